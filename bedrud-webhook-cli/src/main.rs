@@ -1,0 +1,2 @@
+//! The `bedrud-webhook` command (in progress).
+fn main() {}

@@ -1,0 +1,137 @@
+//! A borrowed, minimally-parsed view of an envelope.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// The three envelope fields, borrowed from the body without copying it.
+///
+/// This is the cheapest parse that proves a body is a Bedrud envelope: a
+/// JSON object with a string `event`, a string `timestamp` and (optionally)
+/// a `data` value, each appearing at most once. The verifier uses it on every
+/// request; it allocates only if `event` or `timestamp` contain JSON escapes,
+/// which Bedrud's never do. Unknown top-level fields are ignored, so a future
+/// Bedrud that adds one still verifies.
+///
+/// ```
+/// use bedrud_webhook_types::RawEnvelope;
+///
+/// let body = br#"{"data":{},"event":"ping","timestamp":"2026-04-01T12:34:56Z"}"#;
+/// let raw = RawEnvelope::from_slice(body)?;
+/// assert_eq!(raw.event, "ping");
+/// assert_eq!(raw.timestamp, "2026-04-01T12:34:56Z");
+/// assert_eq!(raw.data.map(|d| d.get()), Some("{}"));
+/// # Ok::<(), bedrud_webhook_types::RawEnvelopeError>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct RawEnvelope<'a> {
+    /// The event name, such as `room.ended`.
+    #[serde(borrow)]
+    pub event: Cow<'a, str>,
+    /// The timestamp exactly as written, not yet parsed.
+    #[serde(borrow)]
+    pub timestamp: Cow<'a, str>,
+    /// The `data` value exactly as written, when present.
+    #[serde(borrow, default)]
+    pub data: Option<&'a RawValue>,
+}
+
+/// Why a body is not an envelope: what [`RawEnvelope::from_slice`] rejects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RawEnvelopeError {
+    /// The body is not valid JSON, or not a JSON object.
+    #[error("body is not a JSON object")]
+    NotJsonObject,
+    /// The object has no `event` field.
+    #[error("body has no \"event\" field")]
+    MissingEvent,
+    /// The object has no `timestamp` field.
+    #[error("body has no \"timestamp\" field")]
+    MissingTimestamp,
+    /// `event`, `timestamp` or `data` has the wrong JSON type, or appears twice.
+    #[error("body's \"event\", \"timestamp\" or \"data\" field has the wrong type or appears twice")]
+    InvalidField,
+}
+
+impl<'a> RawEnvelope<'a> {
+    /// Parses the envelope fields of `body`, borrowing from it.
+    ///
+    /// # Errors
+    ///
+    /// A [`RawEnvelopeError`] naming what is wrong with the body.
+    pub fn from_slice(body: &'a [u8]) -> Result<Self, RawEnvelopeError> {
+        serde_json::from_slice(body).map_err(|e| classify(body, &e))
+    }
+}
+
+/// Turns serde_json's error into a reason an integrator can act on.
+///
+/// serde_json reports missing fields only through its message, so this is
+/// the one place that reads it; everything else is decided by error category.
+fn classify(body: &[u8], e: &serde_json::Error) -> RawEnvelopeError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io | Category::Syntax | Category::Eof => RawEnvelopeError::NotJsonObject,
+        Category::Data => {
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
+            if first != Some(&b'{') {
+                return RawEnvelopeError::NotJsonObject;
+            }
+            let msg = e.to_string();
+            if msg.starts_with("missing field `event`") {
+                RawEnvelopeError::MissingEvent
+            } else if msg.starts_with("missing field `timestamp`") {
+                RawEnvelopeError::MissingTimestamp
+            } else {
+                RawEnvelopeError::InvalidField
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_body_parses_without_copies() {
+        let body = br#"{"data":{"roomId":"r1"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#;
+        let raw = RawEnvelope::from_slice(body).unwrap();
+        assert!(matches!(raw.event, Cow::Borrowed("room.ended")));
+        assert!(matches!(raw.timestamp, Cow::Borrowed(_)));
+        assert_eq!(raw.data.unwrap().get(), r#"{"roomId":"r1"}"#);
+    }
+
+    #[test]
+    fn reasons_are_specific() {
+        let cases: &[(&[u8], RawEnvelopeError)] = &[
+            (b"", RawEnvelopeError::NotJsonObject),
+            (b"not json", RawEnvelopeError::NotJsonObject),
+            (b"[1,2]", RawEnvelopeError::NotJsonObject),
+            (b"\"event\"", RawEnvelopeError::NotJsonObject),
+            (b"{\"event\":\"ping\"", RawEnvelopeError::NotJsonObject),
+            (br#"{"timestamp":"t"}"#, RawEnvelopeError::MissingEvent),
+            (br#"{"event":"ping"}"#, RawEnvelopeError::MissingTimestamp),
+            (br#"{"event":1,"timestamp":"t"}"#, RawEnvelopeError::InvalidField),
+            (br#"{"event":"a","event":"b","timestamp":"t"}"#, RawEnvelopeError::InvalidField),
+        ];
+        for (body, want) in cases {
+            assert_eq!(
+                RawEnvelope::from_slice(body).unwrap_err(),
+                *want,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_top_level_fields_are_ignored() {
+        let raw = RawEnvelope::from_slice(br#"{"v":2,"event":"x","timestamp":"t"}"#).unwrap();
+        assert_eq!(raw.event, "x");
+        assert!(raw.data.is_none());
+    }
+}

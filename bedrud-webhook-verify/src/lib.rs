@@ -1,0 +1,1 @@
+//! Verification of Bedrud webhook signatures (in progress).

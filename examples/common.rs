@@ -1,0 +1,1 @@
+//! Shared start-up code for the examples (in progress).

@@ -1,0 +1,1 @@
+//! Receive Bedrud webhooks (in progress).
