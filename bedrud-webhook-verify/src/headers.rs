@@ -1,0 +1,150 @@
+//! The delivery headers the check reads, from any header representation.
+
+use http::{HeaderMap, HeaderName};
+
+/// `X-Bedrud-Signature`: the signature header the shipped Bedrud server sends.
+pub const SIGNATURE: HeaderName = HeaderName::from_static("x-bedrud-signature");
+/// `X-Bedrud-Event`: the event name, equal to the body's `event`.
+pub const EVENT: HeaderName = HeaderName::from_static("x-bedrud-event");
+/// `X-Bedrud-Timestamp`: equal to the body's `timestamp`.
+pub const TIMESTAMP: HeaderName = HeaderName::from_static("x-bedrud-timestamp");
+/// `X-Webhook-Signature`: the signature header as Bedrud's admin guide names it.
+pub const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("x-webhook-signature");
+/// `X-Webhook-Event`: the event header as Bedrud's admin guide names it.
+pub const WEBHOOK_EVENT: HeaderName = HeaderName::from_static("x-webhook-event");
+
+/// How often a header appeared in a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Slot<'a> {
+    #[default]
+    Absent,
+    One(&'a [u8]),
+    Many,
+}
+
+impl<'a> Slot<'a> {
+    fn push(&mut self, value: &'a [u8]) {
+        *self = match self {
+            Slot::Absent => Slot::One(value),
+            Slot::One(_) | Slot::Many => Slot::Many,
+        };
+    }
+
+    fn collect<I: IntoIterator<Item = &'a [u8]>>(values: I) -> Self {
+        let mut slot = Slot::Absent;
+        for value in values {
+            slot.push(value);
+            if slot == Slot::Many {
+                break;
+            }
+        }
+        slot
+    }
+}
+
+/// The values of the headers a delivery check reads, borrowed from wherever
+/// the request's headers live.
+///
+/// Build it from an [`http::HeaderMap`] (http 1.x), or from `(name, value)`
+/// byte pairs of any other representation, such as actix-web's header map or
+/// a test's literal list. Names are matched without regard to case, and every
+/// value of a repeated header is kept track of, so that two signatures can be
+/// refused rather than one silently picked.
+///
+/// ```
+/// use bedrud_webhook_verify::DeliveryHeaders;
+///
+/// let headers = DeliveryHeaders::from_pairs([
+///     (&b"X-Bedrud-Signature"[..], &b"sha256=..."[..]),
+///     (&b"Content-Type"[..], &b"application/json"[..]),
+/// ]);
+/// # let _ = headers;
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeliveryHeaders<'a> {
+    pub(crate) bedrud_signature: Slot<'a>,
+    pub(crate) webhook_signature: Slot<'a>,
+    pub(crate) bedrud_event: Slot<'a>,
+    pub(crate) webhook_event: Slot<'a>,
+    pub(crate) bedrud_timestamp: Slot<'a>,
+}
+
+impl<'a> DeliveryHeaders<'a> {
+    /// Reads the delivery headers out of an http 1.x [`HeaderMap`].
+    #[must_use]
+    pub fn from_header_map(headers: &'a HeaderMap) -> Self {
+        // Five hashed look-ups rather than a scan of every header the client sent.
+        let slot = |name: &HeaderName| {
+            Slot::collect(headers.get_all(name).iter().map(http::HeaderValue::as_bytes))
+        };
+        Self {
+            bedrud_signature: slot(&SIGNATURE),
+            webhook_signature: slot(&WEBHOOK_SIGNATURE),
+            bedrud_event: slot(&EVENT),
+            webhook_event: slot(&WEBHOOK_EVENT),
+            bedrud_timestamp: slot(&TIMESTAMP),
+        }
+    }
+
+    /// Reads the delivery headers out of `(name, value)` pairs; names are
+    /// compared without regard to ASCII case, and other headers are ignored.
+    #[must_use]
+    pub fn from_pairs<I>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    {
+        let mut headers = Self::default();
+        for (name, value) in pairs {
+            let slot = if name.eq_ignore_ascii_case(SIGNATURE.as_str().as_bytes()) {
+                &mut headers.bedrud_signature
+            } else if name.eq_ignore_ascii_case(WEBHOOK_SIGNATURE.as_str().as_bytes()) {
+                &mut headers.webhook_signature
+            } else if name.eq_ignore_ascii_case(EVENT.as_str().as_bytes()) {
+                &mut headers.bedrud_event
+            } else if name.eq_ignore_ascii_case(WEBHOOK_EVENT.as_str().as_bytes()) {
+                &mut headers.webhook_event
+            } else if name.eq_ignore_ascii_case(TIMESTAMP.as_str().as_bytes()) {
+                &mut headers.bedrud_timestamp
+            } else {
+                continue;
+            };
+            slot.push(value);
+        }
+        headers
+    }
+}
+
+impl<'a> From<&'a HeaderMap> for DeliveryHeaders<'a> {
+    fn from(headers: &'a HeaderMap) -> Self {
+        Self::from_header_map(headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_map_and_pairs_agree() {
+        let mut map = HeaderMap::new();
+        map.insert(SIGNATURE, "sha256=a".parse().unwrap());
+        map.append(EVENT, "ping".parse().unwrap());
+        map.append(EVENT, "ping".parse().unwrap());
+        map.insert(TIMESTAMP, "t".parse().unwrap());
+        let from_map = DeliveryHeaders::from_header_map(&map);
+        let from_pairs = DeliveryHeaders::from_pairs([
+            (&b"X-BEDRUD-SIGNATURE"[..], &b"sha256=a"[..]),
+            (b"x-bedrud-event", b"ping"),
+            (b"X-Bedrud-Event", b"ping"),
+            (b"x-bedrud-timestamp", b"t"),
+            (b"x-other", b"ignored"),
+        ]);
+        for h in [from_map, from_pairs] {
+            assert_eq!(h.bedrud_signature, Slot::One(b"sha256=a"));
+            assert_eq!(h.bedrud_event, Slot::Many);
+            assert_eq!(h.bedrud_timestamp, Slot::One(b"t"));
+            assert_eq!(h.webhook_signature, Slot::Absent);
+            assert_eq!(h.webhook_event, Slot::Absent);
+        }
+    }
+}

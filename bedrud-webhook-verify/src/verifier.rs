@@ -1,0 +1,379 @@
+//! The verifier: pre-keyed HMACs for every accepted secret, and the checks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bedrud_webhook_types::{RawEnvelope, Timestamp};
+use hmac::Mac;
+use http::HeaderMap;
+
+use crate::headers::Slot;
+use crate::signature::{HmacSha256, header_value, keyed, parse_signature};
+use crate::{DeliveryHeaders, Error, Secret};
+
+/// How far the signed timestamp may lie from the receiver's clock, by default.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// The largest body a receiver accepts, by default: 256 KiB. Bedrud's
+/// envelopes are a few hundred bytes.
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+
+/// Decides whether a delivery really came from Bedrud.
+///
+/// Built from the current secret plus any number of previous ones, so that a
+/// secret rotation loses nothing: a delivery signed with any listed secret
+/// passes. Each secret's HMAC key schedule is computed once, here, and
+/// cloned for each check, so that a check costs only the hash of the body.
+/// A `Verifier` is cheap to clone (one reference count) and can be shared
+/// between threads.
+///
+/// ```
+/// use bedrud_webhook_verify::{sign, Secret, Verifier};
+/// use http::HeaderMap;
+///
+/// let verifier = Verifier::new(Secret::new("9f86d081884c7d659a2feaa0c55ad015")?);
+///
+/// let body = br#"{"data":{},"event":"ping","timestamp":"2026-04-01T12:34:56Z"}"#;
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-bedrud-signature", sign(&Secret::new("9f86d081884c7d659a2feaa0c55ad015")?, body).parse()?);
+///
+/// // Checked against a fixed clock here; `verify` reads the system clock.
+/// let now: bedrud_webhook_verify::Timestamp = "2026-04-01T12:35:00Z".parse()?;
+/// let delivery = verifier.verify_at(&headers, body, now)?;
+/// assert_eq!(delivery.envelope.event, "ping");
+///
+/// // A forgery is refused, and the error says what HTTP status to answer.
+/// headers.insert("x-bedrud-signature", format!("sha256={}", "0".repeat(64)).parse()?);
+/// let err = verifier.verify_at(&headers, body, now).unwrap_err();
+/// assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The current secret's keyed HMAC: kept apart from the previous ones so
+    /// that a verifier without a current secret cannot be represented.
+    current: HmacSha256,
+    /// The previous secrets' keyed HMACs, accepted during a rotation.
+    previous: Box<[HmacSha256]>,
+    /// Whole seconds; `None` switches the timestamp check off.
+    tolerance: Option<u64>,
+    body_limit: usize,
+}
+
+/// Builds a [`Verifier`] with previous secrets, a tolerance or a body limit.
+///
+/// ```
+/// use std::time::Duration;
+/// use bedrud_webhook_verify::{Secret, Verifier};
+///
+/// let verifier = Verifier::builder(Secret::new("new-secret")?)
+///     .previous_secret(Secret::new("old-secret")?)
+///     .tolerance(Duration::from_secs(60))
+///     .body_limit(64 * 1024)
+///     .build();
+/// assert_eq!(verifier.secret_count(), 2);
+/// # Ok::<(), bedrud_webhook_verify::SecretError>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VerifierBuilder {
+    current: Secret,
+    previous: Vec<Secret>,
+    tolerance: Option<u64>,
+    body_limit: usize,
+}
+
+/// A delivery that passed every check, borrowing from the request body.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct VerifiedDelivery<'a> {
+    /// The exact signed bytes.
+    pub body: &'a [u8],
+    /// The envelope's fields, borrowed from `body`; parse it into a typed
+    /// event with `bedrud_webhook_types::Envelope::from_raw`.
+    pub envelope: RawEnvelope<'a>,
+    /// The signed timestamp.
+    pub timestamp: Timestamp,
+}
+
+impl Verifier {
+    /// A verifier that accepts deliveries signed with `secret`, with the
+    /// default tolerance ([`DEFAULT_TOLERANCE`]) and body limit
+    /// ([`DEFAULT_BODY_LIMIT`]).
+    #[must_use]
+    pub fn new(secret: Secret) -> Self {
+        Self::builder(secret).build()
+    }
+
+    /// Starts a [`VerifierBuilder`] with `secret` as the current secret.
+    pub fn builder(secret: Secret) -> VerifierBuilder {
+        VerifierBuilder {
+            current: secret,
+            previous: Vec::new(),
+            tolerance: Some(DEFAULT_TOLERANCE.as_secs()),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// How far the signed timestamp may lie from now, or `None` when the
+    /// timestamp check is off.
+    #[must_use]
+    pub fn tolerance(&self) -> Option<Duration> {
+        self.inner.tolerance.map(Duration::from_secs)
+    }
+
+    /// The largest body accepted, in bytes. Integrations stop reading a body
+    /// at this size and answer 413.
+    #[must_use]
+    pub fn body_limit(&self) -> usize {
+        self.inner.body_limit
+    }
+
+    /// How many secrets are accepted: the current one plus previous ones.
+    #[must_use]
+    pub fn secret_count(&self) -> usize {
+        1 + self.inner.previous.len()
+    }
+
+    /// The signature header value Bedrud would send for `body`, signed with
+    /// the current secret. Same output as [`crate::sign`], without keying
+    /// the HMAC again.
+    #[must_use]
+    pub fn sign(&self, body: &[u8]) -> String {
+        let mut mac = self.inner.current.clone();
+        mac.update(body);
+        header_value(mac)
+    }
+
+    /// Checks only the signature: `signature` is the header's value and
+    /// `body` the exact bytes received. For "verify now, parse later"; it
+    /// neither parses the body nor looks at the clock. Allocates nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedSignature`] or [`Error::SignatureMismatch`].
+    pub fn verify_signature(&self, signature: &[u8], body: &[u8]) -> Result<(), Error> {
+        let tag = parse_signature(signature)?;
+        // Every key is tried in turn. Which secret matched is not secret, so
+        // stopping at the first match leaks nothing; what must not leak is
+        // how much of a wrong tag was right, and `verify_slice` compares in
+        // constant time (subtle's `ct_eq`).
+        let mut keys = std::iter::once(&self.inner.current).chain(self.inner.previous.iter());
+        let matched = keys.any(|key| {
+            let mut mac = key.clone();
+            mac.update(body);
+            mac.verify_slice(&tag).is_ok()
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(Error::SignatureMismatch)
+        }
+    }
+
+    /// The full delivery check against the system clock; see
+    /// [`Verifier::verify_headers_at`].
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] saying why the delivery was refused.
+    pub fn verify<'b>(&self, headers: &HeaderMap, body: &'b [u8]) -> Result<VerifiedDelivery<'b>, Error> {
+        self.verify_headers(&DeliveryHeaders::from_header_map(headers), body)
+    }
+
+    /// The full delivery check at the instant `now`; see
+    /// [`Verifier::verify_headers_at`].
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] saying why the delivery was refused.
+    pub fn verify_at<'b>(
+        &self,
+        headers: &HeaderMap,
+        body: &'b [u8],
+        now: impl Into<Timestamp>,
+    ) -> Result<VerifiedDelivery<'b>, Error> {
+        self.verify_headers_at(&DeliveryHeaders::from_header_map(headers), body, now.into())
+    }
+
+    /// The full delivery check on header values from any representation,
+    /// against the system clock (read only when the timestamp check is on).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] saying why the delivery was refused.
+    pub fn verify_headers<'b>(
+        &self,
+        headers: &DeliveryHeaders<'_>,
+        body: &'b [u8],
+    ) -> Result<VerifiedDelivery<'b>, Error> {
+        let now = self.inner.tolerance.map(|_| Timestamp::now());
+        self.check(headers, body, now)
+    }
+
+    /// The full delivery check at the instant `now`:
+    ///
+    /// 1. the body is no larger than the limit (else 413);
+    /// 2. exactly one signature, from `X-Bedrud-Signature` or else from
+    ///    `X-Webhook-Signature`, that matches the body for one of the
+    ///    secrets (else 401);
+    /// 3. the body is a JSON object with string `event` and `timestamp`, and
+    ///    the timestamp is RFC 3339 (else 400: it *was* signed by Bedrud);
+    /// 4. the signed timestamp is within the tolerance of `now`, in both
+    ///    directions (else 401: it may be a replay);
+    /// 5. `X-Bedrud-Timestamp`, `X-Bedrud-Event` and `X-Webhook-Event`, when
+    ///    present, equal the body's fields: headers are not signed (else 401).
+    ///
+    /// It allocates nothing unless the body's `event` or `timestamp` holds a
+    /// JSON escape, which Bedrud's never do.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] saying why the delivery was refused.
+    pub fn verify_headers_at<'b>(
+        &self,
+        headers: &DeliveryHeaders<'_>,
+        body: &'b [u8],
+        now: impl Into<Timestamp>,
+    ) -> Result<VerifiedDelivery<'b>, Error> {
+        self.check(headers, body, Some(now.into()))
+    }
+
+    fn check<'b>(
+        &self,
+        headers: &DeliveryHeaders<'_>,
+        body: &'b [u8],
+        now: Option<Timestamp>,
+    ) -> Result<VerifiedDelivery<'b>, Error> {
+        if body.len() > self.inner.body_limit {
+            return Err(Error::BodyTooLarge {
+                limit: self.inner.body_limit,
+            });
+        }
+        let signature = match (headers.bedrud_signature, headers.webhook_signature) {
+            (Slot::One(value), _) | (Slot::Absent, Slot::One(value)) => value,
+            (Slot::Many, _) | (Slot::Absent, Slot::Many) => return Err(Error::DuplicateSignature),
+            (Slot::Absent, Slot::Absent) => return Err(Error::MissingSignature),
+        };
+        self.verify_signature(signature, body)?;
+
+        let envelope = RawEnvelope::from_slice(body)?;
+        let timestamp = Timestamp::parse(&envelope.timestamp).map_err(|_| Error::InvalidTimestamp)?;
+        if let (Some(tolerance), Some(now)) = (self.inner.tolerance, now) {
+            check_freshness(timestamp, now, tolerance)?;
+        }
+        header_agrees(headers.bedrud_timestamp, &envelope.timestamp, "X-Bedrud-Timestamp")?;
+        header_agrees(headers.bedrud_event, &envelope.event, "X-Bedrud-Event")?;
+        header_agrees(headers.webhook_event, &envelope.event, "X-Webhook-Event")?;
+
+        Ok(VerifiedDelivery {
+            body,
+            envelope,
+            timestamp,
+        })
+    }
+
+}
+
+fn check_freshness(timestamp: Timestamp, now: Timestamp, tolerance: u64) -> Result<(), Error> {
+    let delta = now.unix_seconds().saturating_sub(timestamp.unix_seconds());
+    let distance = delta.unsigned_abs();
+    if distance <= tolerance {
+        Ok(())
+    } else if delta > 0 {
+        Err(Error::TimestampTooOld {
+            age_secs: distance,
+            tolerance_secs: tolerance,
+        })
+    } else {
+        Err(Error::TimestampTooNew {
+            ahead_secs: distance,
+            tolerance_secs: tolerance,
+        })
+    }
+}
+
+fn header_agrees(slot: Slot<'_>, body_value: &str, header: &'static str) -> Result<(), Error> {
+    match slot {
+        Slot::Absent => Ok(()),
+        Slot::One(value) if value == body_value.as_bytes() => Ok(()),
+        Slot::One(_) | Slot::Many => Err(Error::HeaderMismatch { header }),
+    }
+}
+
+impl VerifierBuilder {
+    /// Also accepts deliveries signed with `secret`: a previous secret, kept
+    /// for the time it takes every sender to switch to the new one.
+    pub fn previous_secret(mut self, secret: Secret) -> Self {
+        self.previous.push(secret);
+        self
+    }
+
+    /// Also accepts every secret in `secrets`.
+    pub fn previous_secrets(mut self, secrets: impl IntoIterator<Item = Secret>) -> Self {
+        self.previous.extend(secrets);
+        self
+    }
+
+    /// How far the signed timestamp may lie from the receiver's clock, in
+    /// either direction, in whole seconds (a fraction is dropped). The
+    /// default is [`DEFAULT_TOLERANCE`], five minutes.
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = Some(tolerance.as_secs());
+        self
+    }
+
+    /// Switches the timestamp check off: a delivery of any age passes.
+    ///
+    /// Bedrud never retries, so a replayed body is the only way to receive
+    /// the same delivery twice; switch this off only where replays are
+    /// harmless or caught elsewhere.
+    pub fn disable_timestamp_check(mut self) -> Self {
+        self.tolerance = None;
+        self
+    }
+
+    /// The largest body accepted, in bytes; [`DEFAULT_BODY_LIMIT`] by default.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Computes each secret's HMAC key schedule once, and builds the verifier.
+    /// The secrets themselves are dropped (and wiped) here.
+    #[must_use]
+    pub fn build(self) -> Verifier {
+        Verifier {
+            inner: Arc::new(Inner {
+                current: keyed(self.current.expose()),
+                previous: self.previous.iter().map(|s| keyed(s.expose())).collect(),
+                tolerance: self.tolerance,
+                body_limit: self.body_limit,
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("secrets", &self.secret_count())
+            .field("tolerance", &self.tolerance())
+            .field("body_limit", &self.inner.body_limit)
+            .finish()
+    }
+}
+
+impl fmt::Debug for VerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("secrets", &(1 + self.previous.len()))
+            .field("tolerance", &self.tolerance.map(Duration::from_secs))
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}

@@ -1,0 +1,1 @@
+//! The reference sender (in progress).
