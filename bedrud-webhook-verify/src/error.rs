@@ -31,7 +31,9 @@ pub enum Error {
     #[error("signature mismatch: the signature does not match the body for any configured secret")]
     SignatureMismatch,
     /// The signed timestamp is further in the past than the tolerance allows.
-    #[error("stale delivery: the signed timestamp is {age_secs} s old, beyond the {tolerance_secs} s tolerance")]
+    #[error(
+        "stale delivery: the signed timestamp is {age_secs} s old, beyond the {tolerance_secs} s tolerance"
+    )]
     TimestampTooOld {
         /// How many seconds before now the timestamp lies.
         age_secs: u64,
@@ -39,7 +41,9 @@ pub enum Error {
         tolerance_secs: u64,
     },
     /// The signed timestamp is further in the future than the tolerance allows.
-    #[error("delivery from the future: the signed timestamp is {ahead_secs} s ahead, beyond the {tolerance_secs} s tolerance")]
+    #[error(
+        "delivery from the future: the signed timestamp is {ahead_secs} s ahead, beyond the {tolerance_secs} s tolerance"
+    )]
     TimestampTooNew {
         /// How many seconds after now the timestamp lies.
         ahead_secs: u64,
@@ -68,7 +72,9 @@ pub enum Error {
     #[error("invalid payload: the signed body has no \"timestamp\" field")]
     MissingTimestamp,
     /// `event`, `timestamp` or `data` has the wrong JSON type or appears twice.
-    #[error("invalid payload: the \"event\", \"timestamp\" or \"data\" field has the wrong type or appears twice")]
+    #[error(
+        "invalid payload: the \"event\", \"timestamp\" or \"data\" field has the wrong type or appears twice"
+    )]
     InvalidEnvelope,
     /// The signed `timestamp` is not an RFC 3339 date-time.
     #[error("invalid payload: the signed timestamp is not an RFC 3339 date-time")]

@@ -75,7 +75,12 @@ impl<'a> DeliveryHeaders<'a> {
     pub fn from_header_map(headers: &'a HeaderMap) -> Self {
         // Five hashed look-ups rather than a scan of every header the client sent.
         let slot = |name: &HeaderName| {
-            Slot::collect(headers.get_all(name).iter().map(http::HeaderValue::as_bytes))
+            Slot::collect(
+                headers
+                    .get_all(name)
+                    .iter()
+                    .map(http::HeaderValue::as_bytes),
+            )
         };
         Self {
             bedrud_signature: slot(&SIGNATURE),

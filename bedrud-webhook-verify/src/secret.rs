@@ -137,7 +137,10 @@ mod tests {
     fn empty_is_refused_from_every_constructor() {
         assert_eq!(Secret::new(Vec::new()).unwrap_err(), SecretError::Empty);
         assert_eq!("".parse::<Secret>().unwrap_err(), SecretError::Empty);
-        assert_eq!(Secret::try_from(String::new()).unwrap_err(), SecretError::Empty);
+        assert_eq!(
+            Secret::try_from(String::new()).unwrap_err(),
+            SecretError::Empty
+        );
         assert_eq!(Secret::try_from(&b""[..]).unwrap_err(), SecretError::Empty);
     }
 
@@ -162,7 +165,11 @@ mod tests {
         let a = Secret::generate().unwrap();
         let b = Secret::generate().unwrap();
         assert_eq!(a.expose().len(), 32);
-        assert!(a.expose().iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
+        assert!(
+            a.expose()
+                .iter()
+                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        );
         assert_ne!(a.expose(), b.expose());
     }
 }

@@ -136,7 +136,7 @@ mod tests {
         let sha512 = format!("sha512={}", "a".repeat(128));
         let cases: Vec<(&[u8], SignatureFormatError)> = vec![
             (b"", Empty),
-            (GOOD[7..].as_bytes(), MissingPrefix),
+            (&GOOD.as_bytes()[7..], MissingPrefix),
             (b"SHA256=4a8a", UnsupportedAlgorithm),
             (sha1.as_bytes(), UnsupportedAlgorithm),
             (sha512.as_bytes(), UnsupportedAlgorithm),
@@ -146,7 +146,6 @@ mod tests {
             (spaced.as_bytes(), MissingPrefix),
             (trailing.as_bytes(), WrongLength(65)),
             (nonhex.as_bytes(), NotHex),
-            ("sha256=ééééééééééééééééééééééééééééééééé".as_bytes(), NotHex),
             (b"=abc", MissingPrefix),
             (b"\xff\xfe", MissingPrefix),
         ];

@@ -181,7 +181,11 @@ impl Verifier {
     /// # Errors
     ///
     /// An [`Error`] saying why the delivery was refused.
-    pub fn verify<'b>(&self, headers: &HeaderMap, body: &'b [u8]) -> Result<VerifiedDelivery<'b>, Error> {
+    pub fn verify<'b>(
+        &self,
+        headers: &HeaderMap,
+        body: &'b [u8],
+    ) -> Result<VerifiedDelivery<'b>, Error> {
         self.verify_headers(&DeliveryHeaders::from_header_map(headers), body)
     }
 
@@ -262,11 +266,16 @@ impl Verifier {
         self.verify_signature(signature, body)?;
 
         let envelope = RawEnvelope::from_slice(body)?;
-        let timestamp = Timestamp::parse(&envelope.timestamp).map_err(|_| Error::InvalidTimestamp)?;
+        let timestamp =
+            Timestamp::parse(&envelope.timestamp).map_err(|_| Error::InvalidTimestamp)?;
         if let (Some(tolerance), Some(now)) = (self.inner.tolerance, now) {
             check_freshness(timestamp, now, tolerance)?;
         }
-        header_agrees(headers.bedrud_timestamp, &envelope.timestamp, "X-Bedrud-Timestamp")?;
+        header_agrees(
+            headers.bedrud_timestamp,
+            &envelope.timestamp,
+            "X-Bedrud-Timestamp",
+        )?;
         header_agrees(headers.bedrud_event, &envelope.event, "X-Bedrud-Event")?;
         header_agrees(headers.webhook_event, &envelope.event, "X-Webhook-Event")?;
 
@@ -276,7 +285,6 @@ impl Verifier {
             timestamp,
         })
     }
-
 }
 
 fn check_freshness(timestamp: Timestamp, now: Timestamp, tolerance: u64) -> Result<(), Error> {
@@ -375,5 +383,331 @@ impl fmt::Debug for VerifierBuilder {
             .field("tolerance", &self.tolerance.map(Duration::from_secs))
             .field("body_limit", &self.body_limit)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{headers, sign};
+
+    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
+    const BODY: &[u8] = br#"{"data":{"roomId":"r1","roomName":"weekly-sync","userId":"u1"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#;
+    const SIGNED_AT: i64 = 1_775_046_896;
+
+    fn secret(s: &str) -> Secret {
+        Secret::new(s).unwrap()
+    }
+
+    fn verifier() -> Verifier {
+        Verifier::new(secret(SECRET))
+    }
+
+    fn at(offset: i64) -> Timestamp {
+        Timestamp::from_unix_seconds(SIGNED_AT + offset).unwrap()
+    }
+
+    fn signed(body: &[u8]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(
+            headers::SIGNATURE,
+            sign(&secret(SECRET), body).parse().unwrap(),
+        );
+        map
+    }
+
+    #[test]
+    fn genuine_delivery_passes_and_borrows_the_body() {
+        let map = signed(BODY);
+        let delivery = verifier().verify_at(&map, BODY, at(0)).unwrap();
+        assert_eq!(delivery.envelope.event, "room.ended");
+        assert_eq!(delivery.timestamp, at(0));
+        assert!(std::ptr::eq(delivery.body, BODY));
+        assert_eq!(
+            delivery.envelope.data.unwrap().get(),
+            r#"{"roomId":"r1","roomName":"weekly-sync","userId":"u1"}"#
+        );
+    }
+
+    #[test]
+    fn tolerance_edges_are_inclusive() {
+        let map = signed(BODY);
+        let v = verifier();
+        assert!(v.verify_at(&map, BODY, at(300)).is_ok());
+        assert!(v.verify_at(&map, BODY, at(-300)).is_ok());
+        assert_eq!(
+            v.verify_at(&map, BODY, at(301)).unwrap_err(),
+            Error::TimestampTooOld {
+                age_secs: 301,
+                tolerance_secs: 300
+            }
+        );
+        assert_eq!(
+            v.verify_at(&map, BODY, at(-301)).unwrap_err(),
+            Error::TimestampTooNew {
+                ahead_secs: 301,
+                tolerance_secs: 300
+            }
+        );
+    }
+
+    #[test]
+    fn tolerance_is_configurable_and_can_be_switched_off() {
+        let map = signed(BODY);
+        let tight = Verifier::builder(secret(SECRET))
+            .tolerance(Duration::from_secs(10))
+            .build();
+        assert!(tight.verify_at(&map, BODY, at(10)).is_ok());
+        assert!(tight.verify_at(&map, BODY, at(11)).is_err());
+        let off = Verifier::builder(secret(SECRET))
+            .disable_timestamp_check()
+            .build();
+        assert_eq!(off.tolerance(), None);
+        for offset in [-10 * 365 * 86_400, -301, 0, 301, 50 * 365 * 86_400] {
+            assert!(off.verify_at(&map, BODY, at(offset)).is_ok(), "{offset}");
+        }
+        // Switched off, the system clock is not needed at all.
+        assert!(off.verify(&map, BODY).is_ok());
+    }
+
+    #[test]
+    fn system_clock_entry_point_refuses_an_old_delivery() {
+        let map = signed(BODY);
+        assert!(matches!(
+            verifier().verify(&map, BODY).unwrap_err(),
+            Error::TimestampTooOld { .. } | Error::TimestampTooNew { .. }
+        ));
+    }
+
+    #[test]
+    fn signature_headers_in_both_dialects() {
+        let sig = sign(&secret(SECRET), BODY);
+        let v = verifier();
+        let mut guide = HeaderMap::new();
+        guide.insert(headers::WEBHOOK_SIGNATURE, sig.parse().unwrap());
+        assert!(v.verify_at(&guide, BODY, at(0)).is_ok());
+
+        // X-Bedrud-Signature wins when both are present.
+        let mut both = signed(BODY);
+        both.insert(headers::WEBHOOK_SIGNATURE, "sha256=00".parse().unwrap());
+        assert!(v.verify_at(&both, BODY, at(0)).is_ok());
+        let mut bad_bedrud = guide.clone();
+        bad_bedrud.insert(headers::SIGNATURE, "sha256=00".parse().unwrap());
+        assert!(matches!(
+            v.verify_at(&bad_bedrud, BODY, at(0)),
+            Err(Error::MalformedSignature(_))
+        ));
+    }
+
+    #[test]
+    fn missing_and_duplicated_signatures() {
+        let v = verifier();
+        assert_eq!(
+            v.verify_at(&HeaderMap::new(), BODY, at(0)).unwrap_err(),
+            Error::MissingSignature
+        );
+        let sig = sign(&secret(SECRET), BODY);
+        for name in [headers::SIGNATURE, headers::WEBHOOK_SIGNATURE] {
+            let mut map = HeaderMap::new();
+            map.append(name.clone(), sig.parse().unwrap());
+            map.append(name, sig.parse().unwrap());
+            assert_eq!(
+                v.verify_at(&map, BODY, at(0)).unwrap_err(),
+                Error::DuplicateSignature
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_secret_and_tampered_body_mismatch() {
+        let v = verifier();
+        let mut map = HeaderMap::new();
+        map.insert(
+            headers::SIGNATURE,
+            sign(&secret("another-secret"), BODY).parse().unwrap(),
+        );
+        assert_eq!(
+            v.verify_at(&map, BODY, at(0)).unwrap_err(),
+            Error::SignatureMismatch
+        );
+        let tampered = String::from_utf8(BODY.to_vec())
+            .unwrap()
+            .replace("weekly", "WEEKLY");
+        assert_eq!(
+            v.verify_at(&signed(BODY), tampered.as_bytes(), at(0))
+                .unwrap_err(),
+            Error::SignatureMismatch
+        );
+    }
+
+    #[test]
+    fn rotation_window_accepts_current_and_previous_only() {
+        let v = Verifier::builder(secret("new"))
+            .previous_secret(secret("old"))
+            .previous_secrets([secret("older")])
+            .build();
+        assert_eq!(v.secret_count(), 3);
+        for s in ["new", "old", "older"] {
+            assert!(
+                v.verify_signature(sign(&secret(s), BODY).as_bytes(), BODY)
+                    .is_ok(),
+                "{s}"
+            );
+        }
+        assert_eq!(
+            v.verify_signature(sign(&secret("unlisted"), BODY).as_bytes(), BODY),
+            Err(Error::SignatureMismatch)
+        );
+        // The verifier signs with the current secret.
+        assert_eq!(v.sign(BODY), sign(&secret("new"), BODY));
+    }
+
+    #[test]
+    fn each_unsigned_header_must_agree_with_the_body() {
+        let v = verifier();
+        let cases = [
+            (
+                headers::TIMESTAMP,
+                "2026-04-01T12:34:57Z",
+                "X-Bedrud-Timestamp",
+            ),
+            (headers::EVENT, "room.created", "X-Bedrud-Event"),
+            (headers::WEBHOOK_EVENT, "ping", "X-Webhook-Event"),
+        ];
+        for (name, wrong, canonical) in cases {
+            let mut map = signed(BODY);
+            map.insert(name.clone(), wrong.parse().unwrap());
+            assert_eq!(
+                v.verify_at(&map, BODY, at(0)).unwrap_err(),
+                Error::HeaderMismatch { header: canonical }
+            );
+            // Twice, even with agreeing values, is refused: which one would count?
+            let right = if canonical == "X-Bedrud-Timestamp" {
+                "2026-04-01T12:34:56Z"
+            } else {
+                "room.ended"
+            };
+            let mut twice = signed(BODY);
+            twice.append(name.clone(), right.parse().unwrap());
+            twice.append(name, right.parse().unwrap());
+            assert_eq!(
+                v.verify_at(&twice, BODY, at(0)).unwrap_err(),
+                Error::HeaderMismatch { header: canonical }
+            );
+        }
+        let mut agreeing = signed(BODY);
+        agreeing.insert(headers::TIMESTAMP, "2026-04-01T12:34:56Z".parse().unwrap());
+        agreeing.insert(headers::EVENT, "room.ended".parse().unwrap());
+        agreeing.insert(headers::WEBHOOK_EVENT, "room.ended".parse().unwrap());
+        assert!(v.verify_at(&agreeing, BODY, at(0)).is_ok());
+    }
+
+    #[test]
+    fn signed_but_malformed_payloads_are_400() {
+        let v = verifier();
+        let cases: [(&[u8], Error); 6] = [
+            (b"not json", Error::NotJsonObject),
+            (b"[]", Error::NotJsonObject),
+            (
+                br#"{"timestamp":"2026-04-01T12:34:56Z"}"#,
+                Error::MissingEvent,
+            ),
+            (br#"{"event":"ping"}"#, Error::MissingTimestamp),
+            (
+                br#"{"event":7,"timestamp":"2026-04-01T12:34:56Z"}"#,
+                Error::InvalidEnvelope,
+            ),
+            (
+                br#"{"event":"ping","timestamp":"yesterday"}"#,
+                Error::InvalidTimestamp,
+            ),
+        ];
+        for (body, want) in cases {
+            let err = v.verify_at(&signed(body), body, at(0)).unwrap_err();
+            assert_eq!(err, want);
+            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+            assert!(!err.is_authenticity_failure());
+        }
+    }
+
+    #[test]
+    fn unsigned_malformed_payloads_are_401_not_400() {
+        // A forger must learn nothing from the parser: the MAC is checked first.
+        let mut map = HeaderMap::new();
+        map.insert(
+            headers::SIGNATURE,
+            format!("sha256={}", "ab".repeat(32)).parse().unwrap(),
+        );
+        let err = verifier().verify_at(&map, b"not json", at(0)).unwrap_err();
+        assert_eq!(err, Error::SignatureMismatch);
+        assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn body_limit_is_413_and_checked_before_anything_else() {
+        let v = Verifier::builder(secret(SECRET))
+            .body_limit(BODY.len())
+            .build();
+        assert!(v.verify_at(&signed(BODY), BODY, at(0)).is_ok());
+        let mut bigger = BODY.to_vec();
+        bigger.push(b' ');
+        let err = v.verify_at(&HeaderMap::new(), &bigger, at(0)).unwrap_err();
+        assert_eq!(err, Error::BodyTooLarge { limit: BODY.len() });
+        assert_eq!(err.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(verifier().body_limit(), DEFAULT_BODY_LIMIT);
+    }
+
+    #[test]
+    fn header_values_entry_point_matches_the_header_map_one() {
+        let sig = sign(&secret(SECRET), BODY);
+        let pairs = DeliveryHeaders::from_pairs([
+            (&b"X-Bedrud-Signature"[..], sig.as_bytes()),
+            (b"X-Bedrud-Event", b"room.ended"),
+        ]);
+        let d = verifier().verify_headers_at(&pairs, BODY, at(0)).unwrap();
+        assert_eq!(d.envelope.event, "room.ended");
+        let wrong = DeliveryHeaders::from_pairs([
+            (&b"x-webhook-signature"[..], sig.as_bytes()),
+            (b"x-webhook-event", b"ping"),
+        ]);
+        assert_eq!(
+            verifier()
+                .verify_headers_at(&wrong, BODY, at(0))
+                .unwrap_err(),
+            Error::HeaderMismatch {
+                header: "X-Webhook-Event"
+            }
+        );
+    }
+
+    #[test]
+    fn errors_and_debug_never_show_key_material() {
+        let v = Verifier::builder(secret(SECRET))
+            .previous_secret(secret("previous-secret"))
+            .build();
+        let expected = sign(&secret(SECRET), BODY);
+        let shown = format!("{v:?} {:?}", Verifier::builder(secret(SECRET)));
+        assert!(
+            !shown.contains(SECRET) && !shown.contains("previous-secret"),
+            "{shown}"
+        );
+        let mut map = HeaderMap::new();
+        map.insert(
+            headers::SIGNATURE,
+            format!("sha256={}", "0".repeat(64)).parse().unwrap(),
+        );
+        let err = v.verify_at(&map, BODY, at(0)).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(SECRET), "{text}");
+        assert!(!text.contains(&expected[7..]), "{text}");
+    }
+
+    #[test]
+    fn verifier_is_cheap_to_share() {
+        fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync_clone::<Verifier>();
+        let v = verifier();
+        let w = v.clone();
+        assert!(Arc::ptr_eq(&v.inner, &w.inner));
     }
 }
