@@ -52,7 +52,9 @@ pub enum RawEnvelopeError {
     #[error("body has no \"timestamp\" field")]
     MissingTimestamp,
     /// `event`, `timestamp` or `data` has the wrong JSON type, or appears twice.
-    #[error("body's \"event\", \"timestamp\" or \"data\" field has the wrong type or appears twice")]
+    #[error(
+        "body's \"event\", \"timestamp\" or \"data\" field has the wrong type or appears twice"
+    )]
     InvalidField,
 }
 
@@ -98,7 +100,8 @@ mod tests {
 
     #[test]
     fn golden_body_parses_without_copies() {
-        let body = br#"{"data":{"roomId":"r1"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#;
+        let body =
+            br#"{"data":{"roomId":"r1"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#;
         let raw = RawEnvelope::from_slice(body).unwrap();
         assert!(matches!(raw.event, Cow::Borrowed("room.ended")));
         assert!(matches!(raw.timestamp, Cow::Borrowed(_)));
@@ -115,8 +118,14 @@ mod tests {
             (b"{\"event\":\"ping\"", RawEnvelopeError::NotJsonObject),
             (br#"{"timestamp":"t"}"#, RawEnvelopeError::MissingEvent),
             (br#"{"event":"ping"}"#, RawEnvelopeError::MissingTimestamp),
-            (br#"{"event":1,"timestamp":"t"}"#, RawEnvelopeError::InvalidField),
-            (br#"{"event":"a","event":"b","timestamp":"t"}"#, RawEnvelopeError::InvalidField),
+            (
+                br#"{"event":1,"timestamp":"t"}"#,
+                RawEnvelopeError::InvalidField,
+            ),
+            (
+                br#"{"event":"a","event":"b","timestamp":"t"}"#,
+                RawEnvelopeError::InvalidField,
+            ),
         ];
         for (body, want) in cases {
             assert_eq!(

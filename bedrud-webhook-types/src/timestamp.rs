@@ -168,7 +168,13 @@ mod tests {
 
     #[test]
     fn rejects_non_rfc3339() {
-        for bad in ["", "2026-04-01", "12:34:56Z", "1775046896", "2026-13-01T00:00:00Z"] {
+        for bad in [
+            "",
+            "2026-04-01",
+            "12:34:56Z",
+            "1775046896",
+            "2026-13-01T00:00:00Z",
+        ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -176,6 +182,9 @@ mod tests {
     #[test]
     fn serde_uses_the_string_form() {
         let ts: Timestamp = serde_json::from_str("\"2026-04-01T12:34:56Z\"").unwrap();
-        assert_eq!(serde_json::to_string(&ts).unwrap(), "\"2026-04-01T12:34:56Z\"");
+        assert_eq!(
+            serde_json::to_string(&ts).unwrap(),
+            "\"2026-04-01T12:34:56Z\""
+        );
     }
 }

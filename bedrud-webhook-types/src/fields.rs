@@ -1,0 +1,392 @@
+//! Reading the members of a `data` object for the typed events.
+//!
+//! Derived `Deserialize` cannot say which field had the wrong type, and is
+//! strict where leniency is cheap and harmless (`3.0` or `1e+19` for an
+//! integer; Bedrud's numbers are all float64 underneath) unless it goes
+//! through a `serde_json::Value`. So the object is read once, shallowly, into
+//! [`Members`] (strings borrowed from the body when they hold no escapes,
+//! nested values skipped), and each data type picks its fields from there
+//! with errors that name the field.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// One member's value, seen only as deep as the typed events need.
+#[derive(Debug)]
+pub(crate) enum Member<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Unsigned(u64),
+    /// A negative integer; no modelled field can hold one.
+    Negative,
+    Float(f64),
+    /// A boolean, array or object, named for error messages.
+    Other(&'static str),
+}
+
+/// The key under which serde_json hands a number over as its digits, as a
+/// one-entry map, when a crate in the build enables serde_json's
+/// `arbitrary_precision` feature. Without that feature numbers arrive as
+/// `u64`, `i64` or `f64`.
+const ARBITRARY_PRECISION_NUMBER: &str = "$serde_json::private::Number";
+
+impl Member<'_> {
+    /// A number from its JSON digits.
+    fn from_digits(digits: &str) -> Self {
+        if let Ok(n) = digits.parse::<u64>() {
+            Member::Unsigned(n)
+        } else if digits.starts_with('-') && digits.parse::<i64>().is_ok() {
+            Member::Negative
+        } else {
+            digits
+                .parse::<f64>()
+                .map_or(Member::Other("a number"), Member::Float)
+        }
+    }
+
+    fn json_type(&self) -> &'static str {
+        match self {
+            Member::Null => "null",
+            Member::Str(_) => "a string",
+            Member::Unsigned(_) | Member::Negative | Member::Float(_) => "a number",
+            Member::Other(name) => name,
+        }
+    }
+}
+
+/// The members of one JSON object, in the order they were written.
+#[derive(Debug, Default)]
+pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
+
+/// A modelled field that cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    pub(crate) field: &'static str,
+    pub(crate) problem: Problem,
+}
+
+/// What is wrong with a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Problem {
+    WrongType {
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// Bedrud never repeats a key; taking either copy would let two readers of
+    /// the same signed body disagree, so a repeat is refused.
+    Duplicate,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problem {
+            Problem::WrongType { expected, found } => {
+                write!(
+                    f,
+                    "field \"{}\" must be {expected}, found {found}",
+                    self.field
+                )
+            }
+            Problem::Duplicate => write!(f, "field \"{}\" appears more than once", self.field),
+        }
+    }
+}
+
+pub(crate) const UNSIGNED: &str = "a non-negative integer below 2^64";
+const STRING: &str = "a string";
+
+impl<'a> Members<'a> {
+    /// Parses `json`, which must be an object, borrowing from it.
+    pub(crate) fn from_json(json: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The field's value; `None` when it is absent or `null`.
+    fn get(&self, field: &'static str) -> Result<Option<&Member<'a>>, FieldError> {
+        let mut matches = self.0.iter().filter(|(key, _)| key == field);
+        let first = matches.next();
+        if matches.next().is_some() {
+            return Err(FieldError {
+                field,
+                problem: Problem::Duplicate,
+            });
+        }
+        Ok(first
+            .map(|(_, value)| value)
+            .filter(|value| !matches!(value, Member::Null)))
+    }
+
+    /// A string field; absent and `null` read as `None`.
+    pub(crate) fn string(&self, field: &'static str) -> Result<Option<String>, FieldError> {
+        match self.get(field)? {
+            None => Ok(None),
+            Some(Member::Str(s)) => Ok(Some(s.as_ref().to_owned())),
+            Some(other) => Err(wrong_type(field, STRING, other.json_type())),
+        }
+    }
+
+    /// An unsigned integer field; absent and `null` read as `None`.
+    ///
+    /// Bedrud's job queue turns every number into a float64; any number that
+    /// is exactly a non-negative integer that fits in a `u64` is accepted,
+    /// whether written `3`, `3.0` or `3e0`.
+    pub(crate) fn unsigned(&self, field: &'static str) -> Result<Option<u64>, FieldError> {
+        /// 2^64, exactly representable, the first float too large for a `u64`.
+        const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+        let found = match self.get(field)? {
+            None => return Ok(None),
+            Some(Member::Unsigned(n)) => return Ok(Some(*n)),
+            Some(Member::Float(x)) if x.fract() == 0.0 && (0.0..TWO_POW_64).contains(x) => {
+                // In range and integral, so the conversion is exact.
+                return Ok(Some(*x as u64));
+            }
+            Some(Member::Negative) => "a negative number",
+            Some(Member::Float(x)) if *x < 0.0 => "a negative number",
+            Some(Member::Float(x)) if *x >= TWO_POW_64 => "a number of 2^64 or more",
+            Some(Member::Float(_)) => "a number with a fraction",
+            Some(other) => other.json_type(),
+        };
+        Err(wrong_type(field, UNSIGNED, found))
+    }
+}
+
+fn wrong_type(field: &'static str, expected: &'static str, found: &'static str) -> FieldError {
+    FieldError {
+        field,
+        problem: Problem::WrongType { expected, found },
+    }
+}
+
+/// A string that stays borrowed from the input when it holds no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Member<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MemberVisitor;
+
+        impl<'de> Visitor<'de> for MemberVisitor {
+            type Value = Member<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Member<'de>, E> {
+                Ok(Member::Null)
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Member<'de>, E> {
+                Ok(Member::Null)
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Member<'de>, E> {
+                Ok(Member::Other("a boolean"))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Member<'de>, E> {
+                Ok(Member::Unsigned(v))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Member<'de>, E> {
+                Ok(u64::try_from(v).map_or(Member::Negative, Member::Unsigned))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Member<'de>, E> {
+                Ok(Member::Float(v))
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Member<'de>, E> {
+                Ok(Member::Str(Cow::Owned(v)))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Member<'de>, A::Error> {
+                IgnoredAny.visit_seq(seq)?;
+                Ok(Member::Other("an array"))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Member<'de>, A::Error> {
+                let Some(Text(first)) = map.next_key::<Text<'de>>()? else {
+                    return Ok(Member::Other("an object"));
+                };
+                if first == ARBITRARY_PRECISION_NUMBER {
+                    let Text(digits) = map.next_value()?;
+                    return Ok(Member::from_digits(&digits));
+                }
+                map.next_value::<IgnoredAny>()?;
+                IgnoredAny.visit_map(map)?;
+                Ok(Member::Other("an object"))
+            }
+        }
+
+        deserializer.deserialize_any(MemberVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((Text(key), value)) = map.next_entry::<Text<'de>, Member<'de>>()? {
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(json: &str) -> Members<'_> {
+        Members::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn unescaped_strings_stay_borrowed() {
+        let m = members(r#"{"a":"plain","b":"esc\"aped"}"#);
+        assert!(matches!(
+            &m.0[0],
+            (Cow::Borrowed("a"), Member::Str(Cow::Borrowed("plain")))
+        ));
+        assert!(matches!(&m.0[1].1, Member::Str(Cow::Owned(s)) if s == "esc\"aped"));
+    }
+
+    #[test]
+    fn strings_absent_null_and_wrong() {
+        let m = members(r#"{"s":"x","n":null,"i":1,"o":{"deep":[1,{"x":2}]},"a":[],"b":true}"#);
+        assert_eq!(m.string("s"), Ok(Some("x".to_owned())));
+        assert_eq!(m.string("n"), Ok(None));
+        assert_eq!(m.string("missing"), Ok(None));
+        for (field, found) in [
+            ("i", "a number"),
+            ("o", "an object"),
+            ("a", "an array"),
+            ("b", "a boolean"),
+        ] {
+            assert_eq!(m.string(field), Err(wrong_type(field, STRING, found)));
+        }
+    }
+
+    #[test]
+    fn unsigned_accepts_exact_integers_in_any_notation() {
+        let m = members(
+            r#"{"a":0,"b":18446744073709551615,"c":3.0,"d":1e+19,"e":-0,"f":1.8446744073709550e19}"#,
+        );
+        assert_eq!(m.unsigned("a"), Ok(Some(0)));
+        assert_eq!(m.unsigned("b"), Ok(Some(u64::MAX)));
+        assert_eq!(m.unsigned("c"), Ok(Some(3)));
+        assert_eq!(m.unsigned("d"), Ok(Some(10_000_000_000_000_000_000)));
+        assert_eq!(m.unsigned("e"), Ok(Some(0)));
+        assert_eq!(m.unsigned("f"), Ok(Some(18_446_744_073_709_549_568)));
+    }
+
+    #[test]
+    fn unsigned_rejects_what_is_not_a_u64() {
+        let m = members(
+            r#"{"neg":-1,"negf":-1.5,"frac":2.5,"big":1e+21,"two64":18446744073709551616,"bigfrac":1e300,"s":"3","b":false}"#,
+        );
+        for (field, found) in [
+            ("neg", "a negative number"),
+            ("negf", "a negative number"),
+            ("frac", "a number with a fraction"),
+            ("big", "a number of 2^64 or more"),
+            ("two64", "a number of 2^64 or more"),
+            ("bigfrac", "a number of 2^64 or more"),
+            ("s", "a string"),
+            ("b", "a boolean"),
+        ] {
+            assert_eq!(
+                m.unsigned(field),
+                Err(wrong_type(field, UNSIGNED, found)),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repeated_field_is_refused_but_only_when_read() {
+        let m = members(r#"{"x":"1","x":"2","other":1,"other":2}"#);
+        let err = m.string("x").unwrap_err();
+        assert_eq!(err.problem, Problem::Duplicate);
+        assert_eq!(err.to_string(), "field \"x\" appears more than once");
+        assert_eq!(m.string("absent"), Ok(None));
+    }
+
+    #[test]
+    fn numbers_handed_over_as_digits_are_numbers() {
+        use serde::de::value::{Error, MapDeserializer};
+
+        let read = |digits: &'static str| {
+            let entries = [(ARBITRARY_PRECISION_NUMBER, digits)];
+            Member::deserialize(MapDeserializer::<_, Error>::new(entries.into_iter())).unwrap()
+        };
+        assert!(matches!(
+            read("18446744073709551615"),
+            Member::Unsigned(u64::MAX)
+        ));
+        assert!(matches!(read("-3"), Member::Negative));
+        assert!(matches!(read("1e+21"), Member::Float(x) if x == 1e21));
+        assert!(matches!(read("-1e400"), Member::Float(x) if x == f64::NEG_INFINITY));
+        let other = [("roomId", "r1")];
+        let object = Member::deserialize(MapDeserializer::<_, Error>::new(other.into_iter()));
+        assert!(matches!(object.unwrap(), Member::Other("an object")));
+    }
+
+    #[test]
+    fn only_objects_are_members() {
+        for json in ["[]", "null", "1", "\"{}\"", "true"] {
+            assert!(Members::from_json(json).is_err(), "{json}");
+        }
+    }
+}
