@@ -9,7 +9,7 @@ use hmac::Mac;
 use http::HeaderMap;
 
 use crate::headers::Slot;
-use crate::signature::{HmacSha256, header_value, keyed, parse_signature};
+use crate::signature::{HmacSha256, header_value, keyed, parse_signature, tags_equal};
 use crate::{DeliveryHeaders, Error, Secret};
 
 /// How far the signed timestamp may lie from the receiver's clock, by default.
@@ -63,6 +63,27 @@ struct Inner {
     /// Whole seconds; `None` switches the timestamp check off.
     tolerance: Option<u64>,
     body_limit: usize,
+    /// Where "now" comes from for the entry points without a `now` argument.
+    clock: Clock,
+}
+
+/// A source of the current time, for receivers whose clock is not the
+/// system's (tests, simulations, platforms without a system clock).
+type ClockFn = dyn Fn() -> Timestamp + Send + Sync;
+
+#[derive(Clone)]
+enum Clock {
+    System,
+    Custom(Arc<ClockFn>),
+}
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::now(),
+            Clock::Custom(clock) => clock(),
+        }
+    }
 }
 
 /// Builds a [`Verifier`] with previous secrets, a tolerance or a body limit.
@@ -85,6 +106,7 @@ pub struct VerifierBuilder {
     previous: Vec<Secret>,
     tolerance: Option<u64>,
     body_limit: usize,
+    clock: Clock,
 }
 
 /// A delivery that passed every check, borrowing from the request body.
@@ -116,6 +138,7 @@ impl Verifier {
             previous: Vec::new(),
             tolerance: Some(DEFAULT_TOLERANCE.as_secs()),
             body_limit: DEFAULT_BODY_LIMIT,
+            clock: Clock::System,
         }
     }
 
@@ -160,13 +183,13 @@ impl Verifier {
         let tag = parse_signature(signature)?;
         // Every key is tried in turn. Which secret matched is not secret, so
         // stopping at the first match leaks nothing; what must not leak is
-        // how much of a wrong tag was right, and `verify_slice` compares in
-        // constant time (subtle's `ct_eq`).
+        // how much of a wrong tag was right, and `tags_equal` compares in
+        // constant time.
         let mut keys = std::iter::once(&self.inner.current).chain(self.inner.previous.iter());
         let matched = keys.any(|key| {
             let mut mac = key.clone();
             mac.update(body);
-            mac.verify_slice(&tag).is_ok()
+            tags_equal(&mac.finalize().into_bytes(), &tag)
         });
         if matched {
             Ok(())
@@ -175,7 +198,8 @@ impl Verifier {
         }
     }
 
-    /// The full delivery check against the system clock; see
+    /// The full delivery check against the verifier's clock (the system
+    /// clock unless [`VerifierBuilder::clock`] set another); see
     /// [`Verifier::verify_headers_at`].
     ///
     /// # Errors
@@ -205,7 +229,7 @@ impl Verifier {
     }
 
     /// The full delivery check on header values from any representation,
-    /// against the system clock (read only when the timestamp check is on).
+    /// against the verifier's clock (read only when the timestamp check is on).
     ///
     /// # Errors
     ///
@@ -215,7 +239,7 @@ impl Verifier {
         headers: &DeliveryHeaders<'_>,
         body: &'b [u8],
     ) -> Result<VerifiedDelivery<'b>, Error> {
-        let now = self.inner.tolerance.map(|_| Timestamp::now());
+        let now = self.inner.tolerance.map(|_| self.inner.clock.now());
         self.check(headers, body, now)
     }
 
@@ -351,6 +375,29 @@ impl VerifierBuilder {
         self
     }
 
+    /// Reads "now" from `clock` instead of the system clock, in every entry
+    /// point that takes no `now` argument, including the framework
+    /// integrations. For tests that replay recorded deliveries, and for
+    /// platforms without a system clock.
+    ///
+    /// ```
+    /// use bedrud_webhook_verify::{headers, sign, Secret, Timestamp, Verifier};
+    ///
+    /// let secret = Secret::new("9f86d081884c7d659a2feaa0c55ad015")?;
+    /// let recorded: Timestamp = "2026-04-01T12:34:56Z".parse()?;
+    /// let verifier = Verifier::builder(secret.clone()).clock(move || recorded).build();
+    ///
+    /// let body = br#"{"data":{},"event":"ping","timestamp":"2026-04-01T12:34:56Z"}"#;
+    /// let mut map = http::HeaderMap::new();
+    /// map.insert(headers::SIGNATURE, sign(&secret, body).parse()?);
+    /// assert!(verifier.verify(&map, body).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Clock::Custom(Arc::new(clock));
+        self
+    }
+
     /// Computes each secret's HMAC key schedule once, and builds the verifier.
     /// The secrets themselves are dropped (and wiped) here.
     #[must_use]
@@ -361,6 +408,7 @@ impl VerifierBuilder {
                 previous: self.previous.iter().map(|s| keyed(s.expose())).collect(),
                 tolerance: self.tolerance,
                 body_limit: self.body_limit,
+                clock: self.clock,
             }),
         }
     }
@@ -372,7 +420,17 @@ impl fmt::Debug for Verifier {
             .field("secrets", &self.secret_count())
             .field("tolerance", &self.tolerance())
             .field("body_limit", &self.inner.body_limit)
+            .field("clock", &self.inner.clock)
             .finish()
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Clock::System => "system",
+            Clock::Custom(_) => "custom",
+        })
     }
 }
 
@@ -382,6 +440,7 @@ impl fmt::Debug for VerifierBuilder {
             .field("secrets", &(1 + self.previous.len()))
             .field("tolerance", &self.tolerance.map(Duration::from_secs))
             .field("body_limit", &self.body_limit)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -700,6 +759,27 @@ mod tests {
         let text = format!("{err} {err:?}");
         assert!(!text.contains(SECRET), "{text}");
         assert!(!text.contains(&expected[7..]), "{text}");
+    }
+
+    #[test]
+    fn an_injected_clock_drives_the_entry_points_without_now() {
+        let map = signed(BODY);
+        let pinned = |offset| {
+            Verifier::builder(secret(SECRET))
+                .clock(move || at(offset))
+                .build()
+        };
+        assert!(pinned(300).verify(&map, BODY).is_ok());
+        assert!(matches!(
+            pinned(301).verify(&map, BODY),
+            Err(Error::TimestampTooOld { age_secs: 301, .. })
+        ));
+        let pairs = DeliveryHeaders::from_header_map(&map);
+        assert!(matches!(
+            pinned(-301).verify_headers(&pairs, BODY),
+            Err(Error::TimestampTooNew { ahead_secs: 301, .. })
+        ));
+        assert!(format!("{:?}", pinned(0)).contains("clock: custom"));
     }
 
     #[test]

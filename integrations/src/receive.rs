@@ -1,0 +1,185 @@
+//! The one pipeline every integration runs once it has the body: verify,
+//! parse, and log whatever was refused.
+//!
+//! Keeping it here means the status table (through
+//! [`WebhookRejection::from`]) and the logging are written once, and the
+//! three frameworks cannot drift apart.
+
+use bedrud_webhook_types::Envelope;
+use bedrud_webhook_verify::{DeliveryHeaders, VerifiedDelivery, Verifier};
+use bytes::Bytes;
+
+use crate::{VerifiedBody, Webhook, WebhookRejection};
+
+/// What an integration can hand on once a delivery passed the verifier.
+pub(crate) trait Receive: Sized {
+    /// Builds the value from a delivery that passed every check; `body` is
+    /// the same bytes `delivery` borrows from, shared rather than copied.
+    fn from_verified(
+        delivery: &VerifiedDelivery<'_>,
+        body: &Bytes,
+    ) -> Result<Self, WebhookRejection>;
+}
+
+impl Receive for Webhook {
+    fn from_verified(
+        delivery: &VerifiedDelivery<'_>,
+        _body: &Bytes,
+    ) -> Result<Self, WebhookRejection> {
+        Ok(Webhook(Envelope::from_raw(&delivery.envelope)?))
+    }
+}
+
+impl Receive for VerifiedBody {
+    fn from_verified(
+        _delivery: &VerifiedDelivery<'_>,
+        body: &Bytes,
+    ) -> Result<Self, WebhookRejection> {
+        Ok(VerifiedBody(body.clone()))
+    }
+}
+
+/// The tower layer hands on both: the typed envelope for handlers, and the
+/// exact bytes for those that keep or forward them.
+impl Receive for (Envelope, VerifiedBody) {
+    fn from_verified(
+        delivery: &VerifiedDelivery<'_>,
+        body: &Bytes,
+    ) -> Result<Self, WebhookRejection> {
+        let Webhook(envelope) = Webhook::from_verified(delivery, body)?;
+        Ok((envelope, VerifiedBody(body.clone())))
+    }
+}
+
+/// Verifies and parses a delivery whose body was read as `body` (or could
+/// not be: then `body` is the rejection), logging any rejection exactly once.
+pub(crate) fn receive<T: Receive>(
+    verifier: &Verifier,
+    headers: &DeliveryHeaders<'_>,
+    body: Result<Bytes, WebhookRejection>,
+) -> Result<T, WebhookRejection> {
+    body.and_then(|body| {
+        let delivery = verifier.verify_headers(headers, &body)?;
+        T::from_verified(&delivery, &body)
+    })
+    .map_err(refuse)
+}
+
+/// Logs a rejection on its way out: every rejection an integration answers
+/// with passes here exactly once, most of them through [`receive`], the few
+/// decided before there is a body to verify directly.
+pub(crate) fn refuse(rejection: WebhookRejection) -> WebhookRejection {
+    rejection.log();
+    rejection
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use bedrud_webhook_types::{EventKind, Timestamp};
+    use bedrud_webhook_verify::Secret;
+    use http::HeaderMap;
+
+    use super::*;
+
+    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
+
+    /// Everything logged while `f` runs, at every level, as plain text.
+    fn logged<R>(f: impl FnOnce() -> R) -> (R, String) {
+        #[derive(Clone, Default)]
+        struct Capture(Arc<Mutex<Vec<u8>>>);
+        impl Write for Capture {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let result = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        (result, text)
+    }
+
+    fn headers(signature: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-bedrud-signature", signature.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_forgery_is_logged_once_as_a_warning_without_the_expected_mac() {
+        let verifier = Verifier::new(Secret::new(SECRET).unwrap());
+        let mut envelope = Envelope::sample(EventKind::Ping);
+        envelope.timestamp = Timestamp::now();
+        let body = Bytes::from(envelope.to_bedrud_json());
+        let expected_mac = verifier.sign(&body);
+        let forged = headers(&format!("sha256={}", "0".repeat(64)));
+
+        let (outcome, log) = logged(|| {
+            receive::<Webhook>(
+                &verifier,
+                &DeliveryHeaders::from_header_map(&forged),
+                Ok(body),
+            )
+        });
+        assert_eq!(outcome.unwrap_err().status(), 401);
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(
+            log.contains("WARN") && log.contains("signature_mismatch"),
+            "{log}"
+        );
+        assert!(!log.contains(SECRET), "{log}");
+        assert!(!log.contains(&expected_mac["sha256=".len()..]), "{log}");
+    }
+
+    #[test]
+    fn a_bad_payload_is_logged_once_at_debug() {
+        let verifier = Verifier::new(Secret::new(SECRET).unwrap());
+        let body = Bytes::from_static(b"not json");
+        let signed = headers(&verifier.sign(&body));
+        let (outcome, log) = logged(|| {
+            receive::<VerifiedBody>(
+                &verifier,
+                &DeliveryHeaders::from_header_map(&signed),
+                Ok(body),
+            )
+        });
+        assert_eq!(outcome.unwrap_err().status(), 400);
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(
+            log.contains("DEBUG") && log.contains("not_json_object"),
+            "{log}"
+        );
+    }
+
+    #[test]
+    fn a_genuine_delivery_logs_nothing() {
+        let verifier = Verifier::new(Secret::new(SECRET).unwrap());
+        let mut envelope = Envelope::sample(EventKind::RoomEnded);
+        envelope.timestamp = Timestamp::now();
+        let body = Bytes::from(envelope.to_bedrud_json());
+        let signed = headers(&verifier.sign(&body));
+        let (outcome, log) = logged(|| {
+            receive::<(Envelope, VerifiedBody)>(
+                &verifier,
+                &DeliveryHeaders::from_header_map(&signed),
+                Ok(body.clone()),
+            )
+        });
+        let (parsed, raw) = outcome.unwrap();
+        assert_eq!(parsed, envelope);
+        assert_eq!(raw.0, body);
+        assert!(log.is_empty(), "{log}");
+    }
+}
