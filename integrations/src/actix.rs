@@ -229,29 +229,13 @@ mod tests {
     use actix_web::http::StatusCode;
     use actix_web::test::{TestRequest, call_service, init_service, read_body};
     use actix_web::{App, FromRequest, HttpResponse, web};
-    use bedrud_webhook_types::{Envelope, Event, EventKind, Timestamp};
-    use bedrud_webhook_verify::{Secret, Verifier};
+    use bedrud_webhook_types::{Event, EventKind};
+
     use bytes::Bytes;
 
     use crate::{VerifiedBody, Webhook, WebhookRejection};
 
-    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
-
-    fn verifier(limit: usize) -> Verifier {
-        Verifier::builder(Secret::new(SECRET).unwrap())
-            .body_limit(limit)
-            .build()
-    }
-
-    fn fresh(kind: EventKind) -> Vec<u8> {
-        let mut envelope = Envelope::sample(kind);
-        envelope.timestamp = Timestamp::now();
-        envelope.to_bedrud_json()
-    }
-
-    fn sign(body: &[u8]) -> String {
-        verifier(usize::MAX).sign(body)
-    }
+    use crate::test_support::{fresh, sign, verifier};
 
     #[actix_web::test]
     async fn genuine_and_rejected_requests_through_an_app() {

@@ -88,8 +88,8 @@ mod tests {
     use axum::extract::FromRef;
     use axum::http::{Request, StatusCode};
     use axum::routing::post;
-    use bedrud_webhook_types::{Envelope, Event, EventKind, Timestamp};
-    use bedrud_webhook_verify::{Secret, Verifier};
+    use bedrud_webhook_types::{Event, EventKind, Timestamp};
+    use bedrud_webhook_verify::Verifier;
     use http_body_util::BodyExt;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,19 +97,7 @@ mod tests {
 
     use crate::{VerifiedBody, Webhook};
 
-    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
-
-    fn verifier(limit: usize) -> Verifier {
-        Verifier::builder(Secret::new(SECRET).unwrap())
-            .body_limit(limit)
-            .build()
-    }
-
-    fn fresh(kind: EventKind) -> Vec<u8> {
-        let mut envelope = Envelope::sample(kind);
-        envelope.timestamp = Timestamp::now();
-        envelope.to_bedrud_json()
-    }
+    use crate::test_support::{fresh, verifier};
 
     fn request(body: Vec<u8>, signature: Option<String>) -> Request<Body> {
         let mut builder = Request::post("/hook").header("content-type", "application/json");

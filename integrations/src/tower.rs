@@ -300,30 +300,14 @@ mod tests {
 
     use ::tower::{ServiceExt, service_fn};
     use bedrud_webhook_types::{Event, EventKind, Timestamp};
-    use bedrud_webhook_verify::Secret;
+
     use http::StatusCode;
     use http_body::Frame;
     use http_body_util::BodyExt;
 
     use super::*;
 
-    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
-
-    fn verifier(limit: usize) -> Verifier {
-        Verifier::builder(Secret::new(SECRET).unwrap())
-            .body_limit(limit)
-            .build()
-    }
-
-    fn sign(body: &[u8]) -> String {
-        verifier(usize::MAX).sign(body)
-    }
-
-    fn fresh(kind: EventKind) -> Vec<u8> {
-        let mut envelope = Envelope::sample(kind);
-        envelope.timestamp = Timestamp::now();
-        envelope.to_bedrud_json()
-    }
+    use crate::test_support::{fresh, sign, verifier};
 
     /// An inner service that echoes what the layer handed it, and counts.
     fn echo(
