@@ -29,7 +29,10 @@ const DEFAULT_SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().context("usage: bench_deliveries <dir> [count]")?);
+    let dir = PathBuf::from(
+        args.next()
+            .context("usage: bench_deliveries <dir> [count]")?,
+    );
     let count: usize = match args.next() {
         Some(n) => n.parse().context("count must be a number")?,
         None => 100,
@@ -53,7 +56,10 @@ fn main() -> anyhow::Result<()> {
         let envelope = Envelope::new(event, now);
         let body = envelope.to_bedrud_json();
         let text = std::str::from_utf8(&body).context("Bedrud's JSON is UTF-8")?;
-        anyhow::ensure!(!text.contains(['\t', '\n', '\r']), "body with a raw tab or newline");
+        anyhow::ensure!(
+            !text.contains(['\t', '\n', '\r']),
+            "body with a raw tab or newline"
+        );
         let name = envelope.event.name();
         writeln!(genuine, "{}\t{name}\t{now}\t{text}", sign(&secret, &body))?;
         writeln!(forged, "{}\t{name}\t{now}\t{text}", sign(&forger, &body))?;
@@ -63,6 +69,9 @@ fn main() -> anyhow::Result<()> {
         let path = dir.join(file);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
-    println!("bench_deliveries: {count} genuine and {count} forged deliveries signed at {now} in {}", dir.display());
+    println!(
+        "bench_deliveries: {count} genuine and {count} forged deliveries signed at {now} in {}",
+        dir.display()
+    );
     Ok(())
 }

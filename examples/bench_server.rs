@@ -79,17 +79,17 @@ mod axum_server {
     use axum::routing::post;
 
     async fn unverified(body: Bytes) -> StatusCode {
-        black_box(body);
+        black_box(&body);
         StatusCode::NO_CONTENT
     }
 
     async fn verified(Webhook(envelope): Webhook) -> StatusCode {
-        black_box(envelope);
+        black_box(&envelope);
         StatusCode::NO_CONTENT
     }
 
     async fn verified_body(body: VerifiedBody) -> StatusCode {
-        black_box(body);
+        black_box(&body);
         StatusCode::NO_CONTENT
     }
 
@@ -111,17 +111,17 @@ mod actix_server {
     use actix_web::{App, HttpResponse, HttpServer, web};
 
     async fn unverified(body: web::Bytes) -> HttpResponse {
-        black_box(body);
+        black_box(&body);
         HttpResponse::NoContent().finish()
     }
 
     async fn verified(Webhook(envelope): Webhook) -> HttpResponse {
-        black_box(envelope);
+        black_box(&envelope);
         HttpResponse::NoContent().finish()
     }
 
     async fn verified_body(body: VerifiedBody) -> HttpResponse {
-        black_box(body);
+        black_box(&body);
         HttpResponse::NoContent().finish()
     }
 

@@ -43,16 +43,27 @@ fn main() {
     let at = Timestamp::parse("2026-04-01T12:34:56Z").unwrap();
     let mut envelopes: Vec<(String, Envelope)> = EventKind::ALL
         .iter()
-        .map(|kind| (kind.as_str().to_owned(), Envelope::new(Event::sample(*kind), at)))
+        .map(|kind| {
+            (
+                kind.as_str().to_owned(),
+                Envelope::new(Event::sample(*kind), at),
+            )
+        })
         .collect();
-    let data = serde_json::from_value(json!({"roomId": "3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34", "reason": "idle"})).unwrap();
+    let data = serde_json::from_value(
+        json!({"roomId": "3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34", "reason": "idle"}),
+    )
+    .unwrap();
     envelopes.push((
         "unknown (room.paused)".to_owned(),
         Envelope::new(Event::Unknown(UnknownEvent::new("room.paused", data)), at),
     ));
 
     println!("heap allocations per call, mean of {ROUNDS} calls (dhat)");
-    println!("{:<48} {:>6} {:>8} {:>8}", "operation", "body B", "blocks", "bytes");
+    println!(
+        "{:<48} {:>6} {:>8} {:>8}",
+        "operation", "body B", "blocks", "bytes"
+    );
     let row = |what: &str, len: usize, (blocks, bytes): (f64, f64)| {
         println!("{what:<48} {len:>6} {blocks:>8.1} {bytes:>8.1}");
     };

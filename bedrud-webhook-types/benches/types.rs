@@ -22,9 +22,17 @@ fn envelopes() -> Vec<(String, Envelope)> {
     let at = Timestamp::parse("2026-04-01T12:34:56Z").unwrap();
     let mut all: Vec<(String, Envelope)> = EventKind::ALL
         .iter()
-        .map(|kind| (kind.as_str().to_owned(), Envelope::new(Event::sample(*kind), at)))
+        .map(|kind| {
+            (
+                kind.as_str().to_owned(),
+                Envelope::new(Event::sample(*kind), at),
+            )
+        })
         .collect();
-    let data = serde_json::from_value(json!({"roomId": "3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34", "reason": "idle"})).unwrap();
+    let data = serde_json::from_value(
+        json!({"roomId": "3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34", "reason": "idle"}),
+    )
+    .unwrap();
     all.push((
         "unknown (room.paused)".to_owned(),
         Envelope::new(Event::Unknown(UnknownEvent::new("room.paused", data)), at),
@@ -38,9 +46,12 @@ fn parsing(c: &mut Criterion) {
         let body = envelope.to_bedrud_json();
         assert_eq!(Envelope::from_slice(&body).unwrap(), envelope);
         group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function(format!("Envelope::from_slice {name} ({} B)", body.len()), |b| {
-            b.iter(|| Envelope::from_slice(black_box(&body)).unwrap());
-        });
+        group.bench_function(
+            format!("Envelope::from_slice {name} ({} B)", body.len()),
+            |b| {
+                b.iter(|| Envelope::from_slice(black_box(&body)).unwrap());
+            },
+        );
     }
     group.finish();
 

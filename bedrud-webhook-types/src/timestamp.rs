@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// A point in time, as carried in a Bedrud envelope's `timestamp` field.
 ///
@@ -46,9 +46,17 @@ impl Timestamp {
     ///
     /// [`TimestampError`] when `s` is not an RFC 3339 date-time.
     pub fn parse(s: &str) -> Result<Self, TimestampError> {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .map(Self::from)
-            .map_err(|_| TimestampError(()))
+        let parsed = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampError(()))?;
+        // In UTC, a date-time at either end of the years RFC 3339 can write
+        // may leave them: `9999-12-31T23:59:59-00:01` lies in the year 10000,
+        // which `time` cannot hold (its `to_offset` panics; a fuzzing
+        // regression, see SECURITY.md), and `0000-01-01T00:00:00+00:01`
+        // in the year -1, which no RFC 3339 parser would read back. Bedrud
+        // never writes either; both are refused.
+        match parsed.checked_to_offset(UtcOffset::UTC) {
+            Some(utc) if (0..=9999).contains(&utc.year()) => Ok(Self::from(utc)),
+            _ => Err(TimestampError(())),
+        }
     }
 
     /// The instant `secs` seconds after the Unix epoch.
@@ -79,7 +87,15 @@ impl From<OffsetDateTime> for Timestamp {
     /// Normalises to UTC and drops any fraction of a second: Bedrud's
     /// timestamps have whole-second resolution.
     fn from(value: OffsetDateTime) -> Self {
-        let utc = value.to_offset(UtcOffset::UTC);
+        // `to_offset` would panic when UTC falls outside `time`'s range (the
+        // last or first hours of years 9999 and -9999); saturate instead.
+        let utc = value.checked_to_offset(UtcOffset::UTC).unwrap_or_else(|| {
+            if value.offset().is_negative() {
+                PrimitiveDateTime::MAX.assume_utc()
+            } else {
+                PrimitiveDateTime::MIN.assume_utc()
+            }
+        });
         Self(utc.replace_nanosecond(0).unwrap_or(utc))
     }
 }
@@ -177,6 +193,37 @@ mod tests {
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn fuzz_regression_utc_outside_the_rfc3339_years_is_refused_not_a_panic() {
+        // The crasher: `time`'s `to_offset` panicked ("local datetime out of
+        // valid range") on the first of these, in `Envelope::from_slice` and,
+        // for a genuinely signed body, in the verifier.
+        for s in [
+            "9999-12-31T23:59:59-00:01",
+            "9999-12-31T23:59:59-23:59",
+            "9999-12-31T12:00:00-12:00",
+            "0000-01-01T00:00:00+00:01",
+            "0000-01-01T00:00:00+23:59",
+        ] {
+            assert!(Timestamp::parse(s).is_err(), "{s}");
+        }
+        // The edges themselves still parse, and round-trip.
+        for s in [
+            "9999-12-31T23:59:59Z",
+            "9999-12-31T23:59:59+01:00",
+            "0000-01-01T00:00:00Z",
+            "0000-01-01T00:00:00-01:00",
+        ] {
+            let ts = Timestamp::parse(s).unwrap();
+            assert_eq!(Timestamp::parse(&ts.to_string()).unwrap(), ts, "{s}");
+        }
+        // Converting such an `OffsetDateTime` saturates rather than panics.
+        let late = time::macros::datetime!(9999-12-31 23:59:59 -00:01);
+        assert_eq!(Timestamp::from(late).to_string(), "9999-12-31T23:59:59Z");
+        let early = time::macros::datetime!(-9999-01-01 00:00:00 +00:01);
+        assert_eq!(Timestamp::from(early).to_string(), "-9999-01-01T00:00:00Z");
     }
 
     #[test]

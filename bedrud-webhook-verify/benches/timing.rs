@@ -29,7 +29,7 @@
 #![allow(clippy::expect_used)] // A benchmark program: a failed setup should stop it.
 
 use std::hint::black_box;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bedrud_webhook_verify::{Secret, Verifier, sign};
@@ -45,6 +45,10 @@ const BODY: &[u8] = br#"{"data":{"roomId":"3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34"
 const BATCH: usize = 20_000;
 
 static BUDGET: OnceLock<Duration> = OnceLock::new();
+
+/// How many measurements each test took, printed at the end (dudect's own
+/// `n` is that of the percentile crop with the largest |t|, not the total).
+static TAKEN: Mutex<Vec<(&str, u64)>> = Mutex::new(Vec::new());
 
 struct Fixture {
     verifier: Verifier,
@@ -89,6 +93,7 @@ fn other_than(b: u8, rng: &mut BenchRng) -> u8 {
 /// Runs batches of measurements until the time budget is spent. `make`
 /// prepares one input for a class; `measure` is what is timed.
 fn measure_for_budget<I>(
+    name: &'static str,
     runner: &mut CtRunner,
     rng: &mut BenchRng,
     mut make: impl FnMut(Class, &mut BenchRng) -> I,
@@ -97,6 +102,7 @@ fn measure_for_budget<I>(
     let budget = *BUDGET.get().unwrap_or(&Duration::from_secs(10));
     let start = Instant::now();
     let mut inputs = Vec::with_capacity(BATCH);
+    let mut taken = 0u64;
     while start.elapsed() < budget {
         inputs.clear();
         for _ in 0..BATCH {
@@ -106,6 +112,10 @@ fn measure_for_budget<I>(
         for (class, input) in &inputs {
             runner.run_one(*class, || measure(black_box(input)));
         }
+        taken += BATCH as u64;
+    }
+    if let Ok(mut all) = TAKEN.lock() {
+        all.push((name, taken));
     }
 }
 
@@ -127,7 +137,7 @@ fn first_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
         }
         header(&tag)
     };
-    measure_for_budget(runner, rng, make, |sig| verify(sig));
+    measure_for_budget("first_byte", runner, rng, make, |sig| verify(sig));
 }
 
 /// Left: right in 31 bytes, wrong in the last; Right: wrong in the first only.
@@ -144,7 +154,7 @@ fn all_but_last(runner: &mut CtRunner, rng: &mut BenchRng) {
     let expected = fixture().expected;
     let make =
         |class: Class, rng: &mut BenchRng| header(&late_or_early_mismatch(class, expected, rng));
-    measure_for_budget(runner, rng, make, |sig| verify(sig));
+    measure_for_budget("all_but_last", runner, rng, make, |sig| verify(sig));
 }
 
 fn length(runner: &mut CtRunner, rng: &mut BenchRng) {
@@ -164,7 +174,7 @@ fn length(runner: &mut CtRunner, rng: &mut BenchRng) {
         }
         sig
     };
-    measure_for_budget(runner, rng, make, |sig| verify(sig));
+    measure_for_budget("length", runner, rng, make, |sig| verify(sig));
 }
 
 /// The positive control: HMAC as the verifier computes it, then a comparison
@@ -186,7 +196,7 @@ fn control_early_exit(runner: &mut CtRunner, rng: &mut BenchRng) {
         }
         true
     };
-    measure_for_budget(runner, rng, make, leaky);
+    measure_for_budget("control_early_exit", runner, rng, make, leaky);
 }
 
 fn main() {
@@ -238,4 +248,9 @@ fn main() {
     };
     println!("dudect: {seconds} s per test; |max t| < 5: no timing difference detected");
     run_benches_console(opts, benches).expect("stdout is writable");
+    if let Ok(all) = TAKEN.lock() {
+        for (name, taken) in all.iter() {
+            println!("measurements {name}: {taken}");
+        }
+    }
 }

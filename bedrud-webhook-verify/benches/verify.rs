@@ -13,7 +13,11 @@
 //!   floor for any HMAC verification built on the `hmac` crate;
 //! - `ring`: `ring::hmac::verify` with a pre-made `ring::hmac::Key` and the
 //!   tag already decoded (ring is spared the hex decoding the others do);
-//! - `sha256`: one SHA-256 pass over the body alone.
+//! - `sha256`: one SHA-256 pass over the body alone;
+//! - `prekeyed_hex_crate` (187 B only): the verifier as it was before these
+//!   benchmarks: the same pre-keyed state, but the header decoded with the
+//!   `hex` crate and the tag compared with `Mac::verify_slice` (subtle's
+//!   byte-at-a-time `ct_eq`).
 //!
 //! The `full_187B` group puts the full delivery check beside the signature
 //! check alone, and `parts_187B` times the pieces of the full check.
@@ -71,6 +75,20 @@ fn naive_verify(secret: &[u8], header: &str, body: &[u8]) -> bool {
     expected == header
 }
 
+/// The verifier's signature check before it was tuned (commit 134000f).
+fn prekeyed_hex_crate(keyed: &HmacSha256, header: &str, body: &[u8]) -> bool {
+    let Some(digest) = header.strip_prefix("sha256=") else {
+        return false;
+    };
+    let mut tag = [0u8; 32];
+    if hex::decode_to_slice(digest, &mut tag).is_err() {
+        return false;
+    }
+    let mut mac = keyed.clone();
+    mac.update(body);
+    mac.verify_slice(&tag).is_ok()
+}
+
 fn signature_checks(c: &mut Criterion) {
     let secret = Secret::new(SECRET).unwrap();
     let verifier = Verifier::new(secret.clone());
@@ -85,6 +103,7 @@ fn signature_checks(c: &mut Criterion) {
         assert!(verifier.verify_signature(header.as_bytes(), &body).is_ok());
         assert!(naive_verify(SECRET.as_bytes(), &header, &body));
         assert!(ring::hmac::verify(&ring_key, &body, &tag).is_ok());
+        assert!(prekeyed_hex_crate(&keyed, &header, &body));
 
         let mut group = c.benchmark_group(format!("verify_{label}"));
         group.throughput(Throughput::Bytes(body.len() as u64));
@@ -99,7 +118,13 @@ fn signature_checks(c: &mut Criterion) {
             });
         });
         group.bench_function("naive", |b| {
-            b.iter(|| naive_verify(black_box(SECRET.as_bytes()), black_box(&header), black_box(&body)));
+            b.iter(|| {
+                naive_verify(
+                    black_box(SECRET.as_bytes()),
+                    black_box(&header),
+                    black_box(&body),
+                )
+            });
         });
         group.bench_function("bare_hmac", |b| {
             b.iter(|| {
@@ -109,11 +134,20 @@ fn signature_checks(c: &mut Criterion) {
             });
         });
         group.bench_function("ring", |b| {
-            b.iter(|| ring::hmac::verify(black_box(&ring_key), black_box(&body), black_box(&tag)).is_ok());
+            b.iter(|| {
+                ring::hmac::verify(black_box(&ring_key), black_box(&body), black_box(&tag)).is_ok()
+            });
         });
         group.bench_function("sha256", |b| {
             b.iter(|| Sha256::digest(black_box(&body)));
         });
+        if label == "187B" {
+            group.bench_function("prekeyed_hex_crate", |b| {
+                b.iter(|| {
+                    prekeyed_hex_crate(black_box(&keyed), black_box(&header), black_box(&body))
+                });
+            });
+        }
         group.finish();
     }
 }
@@ -155,7 +189,11 @@ fn delivery_checks(c: &mut Criterion) {
         });
     });
     group.bench_function("verify_at", |b| {
-        b.iter(|| verifier.verify_at(black_box(&map), black_box(body), now).is_ok());
+        b.iter(|| {
+            verifier
+                .verify_at(black_box(&map), black_box(body), now)
+                .is_ok()
+        });
     });
     group.finish();
 

@@ -777,7 +777,10 @@ mod tests {
         let pairs = DeliveryHeaders::from_header_map(&map);
         assert!(matches!(
             pinned(-301).verify_headers(&pairs, BODY),
-            Err(Error::TimestampTooNew { ahead_secs: 301, .. })
+            Err(Error::TimestampTooNew {
+                ahead_secs: 301,
+                ..
+            })
         ));
         assert!(format!("{:?}", pinned(0)).contains("clock: custom"));
     }

@@ -3,7 +3,14 @@
 //! HTTP/1.1 client for the requests no well-behaved client sends (chunked
 //! bodies, a `Content-Length` with no body behind it).
 
+pub mod adversary;
 pub mod vectors;
+
+/// The repository's `README.md`, whose Rust blocks (`rust,no_run`) are
+/// compiled as doc-tests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct RootReadmeDoctests;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -340,8 +347,98 @@ pub enum Framing {
 /// When no connection can be made, no status line arrives within 10
 /// seconds, or the reply is not HTTP.
 pub async fn send_raw(addr: SocketAddr, request: &RawRequest) -> anyhow::Result<u16> {
+    let (mut reader, write) = start_raw(addr, request).await?;
+
+    let mut response = Vec::new();
+    let status_line = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if let Some(end) = response.windows(2).position(|w| w == b"\r\n") {
+                return Ok(response[..end].to_vec());
+            }
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                bail!("the connection closed before a status line arrived");
+            }
+            response.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .context("no response within 10 seconds")??;
+    write.abort();
+
+    parse_status_line(&status_line)
+}
+
+/// A whole response, as read by [`send_raw_and_read`].
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The status code.
+    pub status: u16,
+    /// The header lines, in order, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked when it came chunked.
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The first value of the header called `name` (without regard to ASCII
+    /// case).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Like [`send_raw`], but reads the whole response (status, headers and
+/// body) until the server closes the connection, as `Connection: close`
+/// asks it to. A connection reset after the response arrived (a receiver
+/// that answered before reading the whole body) still yields the response.
+///
+/// # Errors
+///
+/// When no connection can be made, no complete response arrives within 10
+/// seconds, or the reply is not HTTP.
+pub async fn send_raw_and_read(
+    addr: SocketAddr,
+    request: &RawRequest,
+) -> anyhow::Result<RawResponse> {
+    let (mut reader, write) = start_raw(addr, request).await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => response.extend_from_slice(&buf[..n]),
+                // What arrived before the reset is kept; whether it is a
+                // whole response is decided below.
+                Err(_) if !response.is_empty() => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+    .await
+    .context("the response did not end within 10 seconds")??;
+    write.abort();
+    parse_response(&response)
+}
+
+/// Connects, and writes `request` from a task of its own, so that the
+/// caller can read the answer while the body is still going out.
+async fn start_raw(
+    addr: SocketAddr,
+    request: &RawRequest,
+) -> anyhow::Result<(
+    tokio::net::tcp::OwnedReadHalf,
+    tokio::task::JoinHandle<std::io::Result<tokio::net::tcp::OwnedWriteHalf>>,
+)> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut reader, mut writer) = stream.into_split();
+    let (reader, mut writer) = stream.into_split();
 
     let mut head = format!("POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in &request.headers {
@@ -380,30 +477,73 @@ pub async fn send_raw(addr: SocketAddr, request: &RawRequest) -> anyhow::Result<
         // connection would be an unrealistic client.
         Ok::<_, std::io::Error>(writer)
     });
+    Ok((reader, write))
+}
 
-    let mut response = Vec::new();
-    let status_line = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut buf = [0u8; 1024];
-        loop {
-            if let Some(end) = response.windows(2).position(|w| w == b"\r\n") {
-                return Ok(response[..end].to_vec());
-            }
-            let n = reader.read(&mut buf).await?;
-            if n == 0 {
-                bail!("the connection closed before a status line arrived");
-            }
-            response.extend_from_slice(&buf[..n]);
-        }
-    })
-    .await
-    .context("no response within 10 seconds")??;
-    write.abort();
-
-    let line = String::from_utf8_lossy(&status_line);
-    let status = line
-        .split(' ')
+fn parse_status_line(line: &[u8]) -> anyhow::Result<u16> {
+    let line = String::from_utf8_lossy(line);
+    line.split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .with_context(|| format!("not an HTTP status line: {line:?}"))?;
-    Ok(status)
+        .with_context(|| format!("not an HTTP status line: {line:?}"))
+}
+
+/// Splits a whole HTTP/1.1 response into status, headers and body.
+fn parse_response(bytes: &[u8]) -> anyhow::Result<RawResponse> {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("the response has no complete head")?;
+    let head = String::from_utf8_lossy(&bytes[..end]);
+    let rest = &bytes[end + 4..];
+    let mut lines = head.split("\r\n");
+    let status = parse_status_line(lines.next().unwrap_or_default().as_bytes())?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    let mut response = RawResponse {
+        status,
+        headers,
+        body: Bytes::new(),
+    };
+    let chunked = response
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        dechunk(rest)?
+    } else if let Some(length) = response.header("content-length") {
+        let length: usize = length
+            .parse()
+            .context("a Content-Length that is no number")?;
+        rest.get(..length)
+            .with_context(|| format!("the body ended after {} of {length} bytes", rest.len()))?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    response.body = Bytes::from(body);
+    Ok(response)
+}
+
+/// Decodes a chunked body (chunk extensions and trailers ignored).
+fn dechunk(mut rest: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("a chunk size line without its end")?;
+        let size_text = String::from_utf8_lossy(&rest[..line_end]);
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16)
+            .with_context(|| format!("not a chunk size: {size_text:?}"))?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        let chunk = rest.get(..size).context("a chunk cut short")?;
+        body.extend_from_slice(chunk);
+        rest = rest.get(size + 2..).context("a chunk without its end")?;
+    }
 }

@@ -143,12 +143,17 @@ impl VectorFile {
     }
 
     /// A verifier configured as the file says: its secrets (current first),
-    /// tolerance and body limit. Check each case at [`now`](Self::now).
+    /// tolerance and body limit, with its clock pinned to
+    /// [`now`](Self::now), so that every entry point (`verify`,
+    /// `verify_headers`, and the framework integrations serving it) checks
+    /// each case at the file's time.
     ///
     /// # Errors
     ///
-    /// When the file lists no secret, or an empty one.
+    /// When the file lists no secret, or an empty one, or `now` is not
+    /// RFC 3339.
     pub fn verifier(&self) -> anyhow::Result<Verifier> {
+        let now = self.now()?;
         let (current, previous) = self
             .secrets
             .split_first()
@@ -161,6 +166,7 @@ impl VectorFile {
             .previous_secrets(previous)
             .tolerance(std::time::Duration::from_secs(self.tolerance_seconds))
             .body_limit(self.body_limit_bytes)
+            .clock(move || now)
             .build())
     }
 
