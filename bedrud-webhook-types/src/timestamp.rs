@@ -63,11 +63,14 @@ impl Timestamp {
     ///
     /// # Errors
     ///
-    /// [`TimestampError`] when `secs` is outside the years -9999 to 9999.
+    /// [`TimestampError`] when `secs` is outside the years 0000 to 9999,
+    /// the years an RFC 3339 timestamp can write (so that every
+    /// `Timestamp` written out parses back).
     pub fn from_unix_seconds(secs: i64) -> Result<Self, TimestampError> {
-        OffsetDateTime::from_unix_timestamp(secs)
-            .map(Self)
-            .map_err(|_| TimestampError(()))
+        match OffsetDateTime::from_unix_timestamp(secs) {
+            Ok(t) if (0..=9999).contains(&t.year()) => Ok(Self(t)),
+            _ => Err(TimestampError(())),
+        }
     }
 
     /// Seconds since the Unix epoch (whole seconds, rounded down).
@@ -224,6 +227,20 @@ mod tests {
         assert_eq!(Timestamp::from(late).to_string(), "9999-12-31T23:59:59Z");
         let early = time::macros::datetime!(-9999-01-01 00:00:00 +00:01);
         assert_eq!(Timestamp::from(early).to_string(), "-9999-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn unix_seconds_outside_rfc3339_years_are_refused() {
+        // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z are the edges.
+        let first = -62_167_219_200;
+        let last = 253_402_300_799;
+        for secs in [first, last, 0] {
+            let ts = Timestamp::from_unix_seconds(secs).unwrap();
+            assert_eq!(Timestamp::parse(&ts.to_string()).unwrap(), ts);
+        }
+        assert!(Timestamp::from_unix_seconds(first - 1).is_err());
+        assert!(Timestamp::from_unix_seconds(last + 1).is_err());
+        assert!(Timestamp::from_unix_seconds(i64::MIN).is_err());
     }
 
     #[test]
