@@ -59,9 +59,9 @@ pub(crate) fn parse_signature(value: &[u8]) -> Result<[u8; TAG_LEN], SignatureFo
 /// digit" is ORed into one flag tested at the end, which lets the compiler
 /// process sixteen digits per vector instruction. (With the `hex` crate's
 /// decoder, a branch and an error path per digit, and `subtle`'s byte-wise
-/// comparison, checking a 187-byte envelope took 1.23× the HMAC alone; now
-/// about 1.04×: see BENCHMARKS.md.) The digits come from the peer and are
-/// not secret; only the tag computed from the body is.
+/// comparison, checking a 187-byte envelope took 1.21× the HMAC alone; now
+/// 1.00×: see BENCHMARKS.md.) The digits come from the peer and are not
+/// secret; only the tag computed from the body is.
 fn decode_tag(digits: &[u8; 2 * TAG_LEN]) -> Option<[u8; TAG_LEN]> {
     let mut nibbles = [0u8; 2 * TAG_LEN];
     let mut invalid = false;
