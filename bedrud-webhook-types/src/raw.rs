@@ -65,7 +65,10 @@ impl<'a> RawEnvelope<'a> {
     ///
     /// A [`RawEnvelopeError`] naming what is wrong with the body.
     pub fn from_slice(body: &'a [u8]) -> Result<Self, RawEnvelopeError> {
-        serde_json::from_slice(body).map_err(|e| classify(body, &e))
+        // One UTF-8 check up front lets serde_json borrow strings without
+        // checking each one again: measurably cheaper on every request.
+        let text = std::str::from_utf8(body).map_err(|_| RawEnvelopeError::NotJsonObject)?;
+        serde_json::from_str(text).map_err(|e| classify(body, &e))
     }
 }
 

@@ -84,22 +84,29 @@ fn decode_tag(digits: &[u8; 2 * TAG_LEN]) -> Option<[u8; TAG_LEN]> {
     (!invalid).then_some(tag)
 }
 
-/// Compares a computed tag with a received one in constant time: the
-/// differences of all 32 bytes are ORed together eight bytes at a time, with
-/// no branch, and only the final word is tested, through `subtle`'s
-/// optimisation barrier. (`subtle`'s slice comparison does the same one byte
-/// at a time, with a barrier per byte.) The lengths are public.
+/// Compares a computed tag with a received one in constant time, with
+/// `subtle`'s slice comparison over the tags' four 64-bit words: every word
+/// is compared, through `subtle`'s optimisation barrier, and the results are
+/// combined without a branch. (Over the 32 bytes, the same comparison puts a
+/// barrier on each byte; four words cost an eighth of that and leak no more.)
+/// The lengths are public, so a wrong one is refused at once.
 pub(crate) fn tags_equal(computed: &[u8], received: &[u8; TAG_LEN]) -> bool {
     use subtle::ConstantTimeEq;
-    let (computed, rest) = computed.as_chunks::<8>();
-    let (received, _) = received.as_chunks::<8>();
-    if computed.len() != received.len() || !rest.is_empty() {
+    let Ok(computed) = <&[u8; TAG_LEN]>::try_from(computed) else {
         return false;
+    };
+    words(computed)[..].ct_eq(&words(received)[..]).into()
+}
+
+/// The tag as four native-endian words: a comparison of words is equal
+/// exactly when the bytes are.
+fn words(tag: &[u8; TAG_LEN]) -> [u64; TAG_LEN / 8] {
+    let (chunks, _) = tag.as_chunks::<8>();
+    let mut words = [0u64; TAG_LEN / 8];
+    for (word, chunk) in words.iter_mut().zip(chunks) {
+        *word = u64::from_ne_bytes(*chunk);
     }
-    let diff = computed.iter().zip(received).fold(0u64, |diff, (a, b)| {
-        diff | (u64::from_ne_bytes(*a) ^ u64::from_ne_bytes(*b))
-    });
-    diff.ct_eq(&0).into()
+    words
 }
 
 /// Tells "another algorithm" (`sha1=…`, `sha512=…`) from "no prefix at all",
