@@ -11,12 +11,11 @@
 // Benchmark code: a failed unwrap is a broken benchmark set-up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::hint::black_box;
 
-use bedrud_webhook_types::{
-    Envelope, Event, EventKind, RawEnvelope, Timestamp, UnknownEvent, encode,
-};
-use serde_json::json;
+use bedrud_webhook_types::{Envelope, RawEnvelope, encode};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -40,24 +39,7 @@ fn per_call(mut f: impl FnMut()) -> (f64, f64) {
 
 fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
-    let at = Timestamp::parse("2026-04-01T12:34:56Z").unwrap();
-    let mut envelopes: Vec<(String, Envelope)> = EventKind::ALL
-        .iter()
-        .map(|kind| {
-            (
-                kind.as_str().to_owned(),
-                Envelope::new(Event::sample(*kind), at),
-            )
-        })
-        .collect();
-    let data = serde_json::from_value(
-        json!({"roomId": "3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34", "reason": "idle"}),
-    )
-    .unwrap();
-    envelopes.push((
-        "unknown (room.paused)".to_owned(),
-        Envelope::new(Event::Unknown(UnknownEvent::new("room.paused", data)), at),
-    ));
+    let envelopes = common::envelopes();
 
     println!("heap allocations per call, mean of {ROUNDS} calls (dhat)");
     println!(

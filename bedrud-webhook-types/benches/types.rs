@@ -8,37 +8,15 @@
 // Benchmark code: a failed unwrap is a broken benchmark set-up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::envelopes;
+
 use std::hint::black_box;
 
-use bedrud_webhook_types::{
-    Envelope, Event, EventKind, RawEnvelope, Timestamp, UnknownEvent, encode,
-};
+use bedrud_webhook_types::{Envelope, RawEnvelope, encode};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
-
-/// One envelope of every known kind, plus one of a kind this crate does not
-/// know (a future Bedrud's `room.paused`).
-fn envelopes() -> Vec<(String, Envelope)> {
-    let at = Timestamp::parse("2026-04-01T12:34:56Z").unwrap();
-    let mut all: Vec<(String, Envelope)> = EventKind::ALL
-        .iter()
-        .map(|kind| {
-            (
-                kind.as_str().to_owned(),
-                Envelope::new(Event::sample(*kind), at),
-            )
-        })
-        .collect();
-    let data = serde_json::from_value(
-        json!({"roomId": "3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34", "reason": "idle"}),
-    )
-    .unwrap();
-    all.push((
-        "unknown (room.paused)".to_owned(),
-        Envelope::new(Event::Unknown(UnknownEvent::new("room.paused", data)), at),
-    ));
-    all
-}
 
 fn parsing(c: &mut Criterion) {
     let mut group = c.benchmark_group("types_parse");
