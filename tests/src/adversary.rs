@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use crate::{RawResponse, WEBHOOK_PATH};
+use crate::{RawResponse, WEBHOOK_PATH, parse_head};
 
 /// Ten mebibytes: the oversized body of the 413 tests.
 pub const TEN_MIB: u64 = 10 * 1024 * 1024;
@@ -162,24 +162,9 @@ impl Conn {
                 );
             }
         };
-        let head = String::from_utf8_lossy(&self.pending[..head_end]).into_owned();
+        let mut response = parse_head(&self.pending[..head_end])?;
         self.pending.drain(..head_end + 4);
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let status: u16 = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .with_context(|| format!("not an HTTP status line: {status_line:?}"))?;
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-            .collect();
-        let mut response = RawResponse {
-            status,
-            headers,
-            body: Bytes::new(),
-        };
+        let status = response.status;
         let chunked = response
             .header("transfer-encoding")
             .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));

@@ -488,25 +488,31 @@ fn parse_status_line(line: &[u8]) -> anyhow::Result<u16> {
         .with_context(|| format!("not an HTTP status line: {line:?}"))
 }
 
+/// Reads a response head (the bytes before the blank line) into a
+/// [`RawResponse`] with an empty body.
+pub(crate) fn parse_head(head: &[u8]) -> anyhow::Result<RawResponse> {
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.split("\r\n");
+    let status = parse_status_line(lines.next().unwrap_or_default().as_bytes())?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    Ok(RawResponse {
+        status,
+        headers,
+        body: Bytes::new(),
+    })
+}
+
 /// Splits a whole HTTP/1.1 response into status, headers and body.
 fn parse_response(bytes: &[u8]) -> anyhow::Result<RawResponse> {
     let end = bytes
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .context("the response has no complete head")?;
-    let head = String::from_utf8_lossy(&bytes[..end]);
     let rest = &bytes[end + 4..];
-    let mut lines = head.split("\r\n");
-    let status = parse_status_line(lines.next().unwrap_or_default().as_bytes())?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
-        .collect();
-    let mut response = RawResponse {
-        status,
-        headers,
-        body: Bytes::new(),
-    };
+    let mut response = parse_head(&bytes[..end])?;
     let chunked = response
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
