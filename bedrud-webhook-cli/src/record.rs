@@ -56,8 +56,8 @@ impl Record {
         body: &[u8],
         strict: Vec<Deviation>,
     ) -> Self {
-        let data = serde_json::from_str::<Map<String, Value>>(envelope.raw_data().get())
-            .unwrap_or_default();
+        let data =
+            serde_json::from_str::<Map<String, Value>>(envelope.raw_data()).unwrap_or_default();
         let fields = data
             .iter()
             .map(|(key, value)| (printable(key), show_value(value)))

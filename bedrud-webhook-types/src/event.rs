@@ -141,7 +141,13 @@ impl Event {
     /// `null`; [`ParseError::InvalidField`] or [`ParseError::DuplicateField`]
     /// when a field of a known event cannot be read.
     pub fn from_parts(name: &str, data: Option<&RawValue>) -> Result<Event, ParseError> {
-        let data = data.map(RawValue::get).filter(|json| *json != "null");
+        Event::from_json(name, data.map(RawValue::get))
+    }
+
+    /// [`Event::from_parts`] for `data` given as JSON text, which must be
+    /// valid JSON (as a [`RawEnvelope`](crate::RawEnvelope)'s is).
+    pub(crate) fn from_json(name: &str, data: Option<&str>) -> Result<Event, ParseError> {
+        let data = data.filter(|json| *json != "null");
         let Ok(kind) = name.parse::<EventKind>() else {
             let data = match data {
                 None => Map::new(),

@@ -13,6 +13,10 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use smallvec::SmallVec;
+
+use crate::scan::{Scanner, Skipped};
+
 /// One member's value, seen only as deep as the typed events need.
 #[derive(Debug)]
 pub(crate) enum Member<'a> {
@@ -58,7 +62,11 @@ impl Member<'_> {
 
 /// The members of one JSON object, in the order they were written.
 #[derive(Debug, Default)]
-pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
+pub(crate) struct Members<'a>(SmallVec<[(Cow<'a, str>, Member<'a>); INLINE_MEMBERS]>);
+
+/// Members held without a heap allocation: Bedrud's largest `data`
+/// (`recording.completed`) has seven.
+const INLINE_MEMBERS: usize = 8;
 
 /// A modelled field that cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +108,39 @@ const STRING: &str = "a string";
 impl<'a> Members<'a> {
     /// Parses `json`, which must be an object, borrowing from it.
     pub(crate) fn from_json(json: &'a str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(json)
+        // Bedrud's flat objects of strings and integers take one forward
+        // scan; everything else, and every error, is serde_json's to decide.
+        match Self::scan(json) {
+            Some(members) => Ok(members),
+            None => serde_json::from_str(json),
+        }
+    }
+
+    /// The fast path: exactly what serde_json's parse below would give, or
+    /// `None` when the object holds anything it does not decide itself
+    /// (escaped keys, negative or non-integer numbers, errors).
+    fn scan(json: &'a str) -> Option<Self> {
+        let mut s = Scanner::new(json);
+        if !s.eat(b"{") {
+            return None;
+        }
+        let mut members = SmallVec::new();
+        if !s.eat(b"}") {
+            loop {
+                let key = s.string()?;
+                if key.escaped || !s.eat(b":") {
+                    return None;
+                }
+                members.push((Cow::Borrowed(s.contents(key)?), scan_member(&mut s)?));
+                if s.eat(b"}") {
+                    break;
+                }
+                if !s.eat(b",") {
+                    return None;
+                }
+            }
+        }
+        s.at_end().then_some(Members(members))
     }
 
     /// The field's value; `None` when it is absent or `null`.
@@ -150,6 +190,57 @@ impl<'a> Members<'a> {
         };
         Err(wrong_type(field, UNSIGNED, found))
     }
+}
+
+/// Whether [`Members`]' fast path and serde_json agree on `json`: the fast
+/// path reads nothing, or what serde_json reads. For the `envelope` fuzz
+/// target only (cargo-fuzz builds with `--cfg fuzzing`).
+#[cfg(fuzzing)]
+pub fn members_fast_path_agrees(json: &str) -> bool {
+    match Members::scan(json) {
+        None => true,
+        Some(fast) => serde_json::from_str::<Members<'_>>(json)
+            .is_ok_and(|slow| format!("{fast:?}") == format!("{slow:?}")),
+    }
+}
+
+/// One member's value for [`Members::scan`], as [`Member`]'s `Deserialize`
+/// would read it.
+fn scan_member<'a>(s: &mut Scanner<'a>) -> Option<Member<'a>> {
+    Some(match s.peek()? {
+        b'"' => {
+            let span = s.string()?;
+            if span.escaped {
+                // Decoding escapes (and refusing lone surrogates) is
+                // serde_json's job, on just this string.
+                Member::Str(Cow::Owned(serde_json::from_str(s.quoted(span)?).ok()?))
+            } else {
+                Member::Str(Cow::Borrowed(s.contents(span)?))
+            }
+        }
+        // Integers that fit a u64; serde_json reads other numbers with its
+        // own float parser, so they are left to it.
+        b'0'..=b'9' => Member::Unsigned(s.number()?.parse().ok()?),
+        b'{' => {
+            // An object whose first key is serde_json's private number key
+            // (or an escape that could spell it) is a number to the
+            // `Deserialize` impl above.
+            if s.plain_first_key()
+                .is_some_and(|key| key != ARBITRARY_PRECISION_NUMBER)
+            {
+                s.value()?;
+                Member::Other("an object")
+            } else {
+                return None;
+            }
+        }
+        _ => match s.value()? {
+            Skipped::Null => Member::Null,
+            Skipped::Bool => Member::Other("a boolean"),
+            Skipped::Array => Member::Other("an array"),
+            Skipped::Number | Skipped::String | Skipped::Object => return None,
+        },
+    })
 }
 
 fn wrong_type(field: &'static str, expected: &'static str, found: &'static str) -> FieldError {
@@ -272,7 +363,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                let mut members = SmallVec::new();
                 while let Some((Text(key), value)) = map.next_entry::<Text<'de>, Member<'de>>()? {
                     members.push((key, value));
                 }
@@ -286,7 +377,85 @@ impl<'de> Deserialize<'de> for Members<'de> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::scan::strategies::{json_ish, json_value};
+
+    /// Members as text, so that the two parses' results can be compared
+    /// (`Member` holds floats and does not implement `PartialEq`).
+    fn shown(members: &Members<'_>) -> String {
+        format!("{members:?}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Whatever the fast path reads, serde_json reads the same.
+        #[test]
+        fn fast_path_agrees_with_serde_json(
+            json in prop_oneof![json_value(), json_ish(), json_ish().prop_map(|j| format!("{{{j}}}"))],
+        ) {
+            if let Some(fast) = Members::scan(&json) {
+                let slow = serde_json::from_str::<Members<'_>>(&json);
+                prop_assert!(slow.is_ok(), "{json:?}: serde_json refuses what the fast path read");
+                prop_assert_eq!(shown(&fast), shown(&slow.unwrap()), "{:?}", json);
+            }
+        }
+    }
+
+    proptest! {
+        /// Objects of strings and unsigned integers, as Bedrud writes them,
+        /// take the fast path: the test above is not vacuous.
+        #[test]
+        fn bedrud_data_takes_the_fast_path(
+            fields in prop::collection::vec(
+                ("[a-zA-Z]{0,12}", prop_oneof![
+                    "[a-z0-9<>&\u{e9}\u{2028}\"\\\\-]{0,40}".prop_map(serde_json::Value::String),
+                    any::<u64>().prop_map(Into::into),
+                ]),
+                0..8,
+            ),
+        ) {
+            let json = serde_json::Value::Object(fields.into_iter().collect()).to_string();
+            let fast = Members::scan(&json);
+            prop_assert!(fast.is_some(), "{json}");
+            let slow = serde_json::from_str::<Members<'_>>(&json).unwrap();
+            prop_assert_eq!(shown(&fast.unwrap()), shown(&slow));
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_bedrud_data_and_leaves_the_rest() {
+        for json in [
+            r#"{"roomId":"r1","roomName":"\u003cb\u003e","userId":"u1"}"#,
+            r#"{"durationMs":3541000,"fileSizeBytes":734003200,"fileURL":null,"x":[1],"y":{"a":1},"z":true}"#,
+            "{}",
+        ] {
+            assert!(Members::scan(json).is_some(), "{json}");
+        }
+        for json in [
+            r#"{"n":-1}"#,
+            r#"{"n":1.5}"#,
+            r#"{"n":18446744073709551616}"#,
+            r#"{"k\u0041":1}"#,
+            r#"{"n":{"$serde_json::private::Number":"1"}}"#,
+            r#"{"n":{"\u0024serde_json::private::Number":"1"}}"#,
+            r#"{"s":"\ud800"}"#,
+            r#"{"a":1,}"#,
+            " {} ",
+            r#"{"a": 1}"#,
+            "[]",
+        ] {
+            assert!(Members::scan(json).is_none(), "{json}");
+        }
+    }
+
+    #[test]
+    fn serde_json_reads_its_private_number_key_as_a_number() {
+        let m = members(r#"{"n":{"$serde_json::private::Number":"7"}}"#);
+        assert_eq!(m.unsigned("n"), Ok(Some(7)));
+    }
 
     fn members(json: &str) -> Members<'_> {
         Members::from_json(json).unwrap()

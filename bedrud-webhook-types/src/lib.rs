@@ -9,6 +9,7 @@ mod event;
 mod fields;
 mod kind;
 mod raw;
+mod scan;
 mod status;
 mod timestamp;
 
@@ -20,6 +21,13 @@ pub use kind::{EventKind, UnknownEventKind};
 pub use raw::{RawEnvelope, RawEnvelopeError};
 pub use status::RecordingStatus;
 pub use timestamp::{Timestamp, TimestampError};
+
+/// Hooks for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::fields::members_fast_path_agrees;
+}
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,10 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
+
+use crate::scan;
 
 /// The three envelope fields, borrowed from the body without copying it.
 ///
@@ -21,21 +23,31 @@ use serde_json::value::RawValue;
 /// let raw = RawEnvelope::from_slice(body)?;
 /// assert_eq!(raw.event, "ping");
 /// assert_eq!(raw.timestamp, "2026-04-01T12:34:56Z");
-/// assert_eq!(raw.data.map(|d| d.get()), Some("{}"));
+/// assert_eq!(raw.data, Some("{}"));
 /// # Ok::<(), bedrud_webhook_types::RawEnvelopeError>(())
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RawEnvelope<'a> {
     /// The event name, such as `room.ended`.
-    #[serde(borrow)]
     pub event: Cow<'a, str>,
     /// The timestamp exactly as written, not yet parsed.
-    #[serde(borrow)]
     pub timestamp: Cow<'a, str>,
-    /// The `data` value exactly as written, when present.
+    /// The `data` value exactly as written: valid JSON text, checked by
+    /// [`RawEnvelope::from_slice`]. `None` when the body has no `data` or
+    /// `data` is `null`.
+    pub data: Option<&'a str>,
+}
+
+/// The general parse, for bodies not in Bedrud's exact form.
+#[derive(Deserialize)]
+struct AnyEnvelope<'a> {
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
     #[serde(borrow, default)]
-    pub data: Option<&'a RawValue>,
+    data: Option<&'a RawValue>,
 }
 
 /// Why a body is not an envelope: what [`RawEnvelope::from_slice`] rejects.
@@ -68,7 +80,35 @@ impl<'a> RawEnvelope<'a> {
         // One UTF-8 check up front lets serde_json borrow strings without
         // checking each one again: measurably cheaper on every request.
         let text = std::str::from_utf8(body).map_err(|_| RawEnvelopeError::NotJsonObject)?;
-        serde_json::from_str(text).map_err(|e| classify(body, &e))
+        // Bedrud's own bytes take a single forward scan (see `scan`); any
+        // other form, and every body that is wrong, goes through serde_json,
+        // which decides what it means and what is wrong with it.
+        if let Some((data, event, timestamp)) = scan::bedrud_envelope(text) {
+            return Ok(RawEnvelope {
+                event: Cow::Borrowed(event),
+                timestamp: Cow::Borrowed(timestamp),
+                data: Some(data).filter(|data| *data != "null"),
+            });
+        }
+        Self::from_any(text)
+    }
+
+    /// The general parse, by serde_json, of any JSON text.
+    fn from_any(text: &'a str) -> Result<Self, RawEnvelopeError> {
+        serde_json::from_str(text).map_err(|e| classify(text.as_bytes(), &e))
+    }
+}
+
+/// serde's general parse, without the fast path of
+/// [`RawEnvelope::from_slice`]: for envelopes embedded in other documents.
+impl<'de> Deserialize<'de> for RawEnvelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let any = AnyEnvelope::deserialize(deserializer)?;
+        Ok(RawEnvelope {
+            event: any.event,
+            timestamp: any.timestamp,
+            data: any.data.map(RawValue::get).filter(|data| *data != "null"),
+        })
     }
 }
 
@@ -99,7 +139,48 @@ fn classify(body: &[u8], e: &serde_json::Error) -> RawEnvelopeError {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::scan::strategies::{envelope_around, json_ish, json_value};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// The fast path gives serde_json's answer: the same fields, or the
+        /// same error.
+        #[test]
+        fn fast_path_agrees_with_serde_json(
+            body in prop_oneof![envelope_around(json_value()), envelope_around(json_ish()), json_ish()],
+        ) {
+            prop_assert_eq!(RawEnvelope::from_slice(body.as_bytes()), RawEnvelope::from_any(&body), "{}", body);
+        }
+    }
+
+    proptest! {
+        /// And it does take Bedrud's bodies: the test above is not vacuous.
+        #[test]
+        fn bedrud_bodies_take_the_fast_path(
+            data in json_value(),
+            event in "[a-z.]{1,20}",
+            timestamp in "[0-9:TZ-]{20}",
+        ) {
+            // Compact, as Go writes it.
+            let data = serde_json::from_str::<serde_json::Value>(&data).unwrap().to_string();
+            let body = format!(r#"{{"data":{data},"event":"{event}","timestamp":"{timestamp}"}}"#);
+            let (fast_data, fast_event, fast_timestamp) = scan::bedrud_envelope(&body).unwrap();
+            prop_assert_eq!((fast_data, fast_event, fast_timestamp), (data.as_str(), event.as_str(), timestamp.as_str()));
+            prop_assert_eq!(RawEnvelope::from_slice(body.as_bytes()), RawEnvelope::from_any(&body));
+        }
+    }
+
+    #[test]
+    fn null_data_is_no_data_on_both_paths() {
+        let body = r#"{"data":null,"event":"ping","timestamp":"t"}"#;
+        assert!(scan::bedrud_envelope(body).is_some());
+        assert_eq!(RawEnvelope::from_slice(body.as_bytes()).unwrap().data, None);
+        assert_eq!(RawEnvelope::from_any(body).unwrap().data, None);
+    }
 
     #[test]
     fn golden_body_parses_without_copies() {
@@ -108,7 +189,7 @@ mod tests {
         let raw = RawEnvelope::from_slice(body).unwrap();
         assert!(matches!(raw.event, Cow::Borrowed("room.ended")));
         assert!(matches!(raw.timestamp, Cow::Borrowed(_)));
-        assert_eq!(raw.data.unwrap().get(), r#"{"roomId":"r1"}"#);
+        assert_eq!(raw.data, Some(r#"{"roomId":"r1"}"#));
     }
 
     #[test]

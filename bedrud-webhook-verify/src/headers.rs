@@ -160,6 +160,71 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Each name is found in any case mix, and no other name is taken
+        /// for one of them: the dispatch on length and letters is exact.
+        #[test]
+        fn pairs_match_names_case_insensitively_and_nothing_else(
+            which in 0..5usize,
+            case_mask in proptest::prelude::any::<u32>(),
+            other in "[xX]-[a-zA-Z-]{0,20}",
+        ) {
+            let names = [SIGNATURE, WEBHOOK_SIGNATURE, EVENT, WEBHOOK_EVENT, TIMESTAMP];
+            let mixed: Vec<u8> = names[which]
+                .as_str()
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| if case_mask >> (i % 32) & 1 == 1 { b.to_ascii_uppercase() } else { b })
+                .collect();
+            let found = DeliveryHeaders::from_pairs([(&mixed[..], &b"v"[..])]);
+            let slots = [
+                found.bedrud_signature,
+                found.webhook_signature,
+                found.bedrud_event,
+                found.webhook_event,
+                found.bedrud_timestamp,
+            ];
+            for (i, slot) in slots.into_iter().enumerate() {
+                let want = if i == which { Slot::One(&b"v"[..]) } else { Slot::Absent };
+                proptest::prop_assert_eq!(slot, want);
+            }
+
+            let is_ours = names.iter().any(|n| other.eq_ignore_ascii_case(n.as_str()));
+            let found = DeliveryHeaders::from_pairs([(other.as_bytes(), &b"v"[..])]);
+            let any = [
+                found.bedrud_signature,
+                found.webhook_signature,
+                found.bedrud_event,
+                found.webhook_event,
+                found.bedrud_timestamp,
+            ]
+            .iter()
+            .any(|slot| *slot != Slot::Absent);
+            proptest::prop_assert_eq!(any, is_ours);
+        }
+    }
+
+    #[test]
+    fn near_misses_are_not_delivery_headers() {
+        for name in [
+            "x-bedrud-signaturE_",
+            "x-bedrud-timestamq",
+            "x-bedrud-sxgnature",
+            "x-webhook-signaturf",
+            "x-bedrud-even",
+            "x-webhook-evenT2",
+            "y-bedrud-signature",
+            "",
+        ] {
+            let found = DeliveryHeaders::from_pairs([(name.as_bytes(), &b"v"[..])]);
+            assert_eq!(found.bedrud_signature, Slot::Absent, "{name}");
+            assert_eq!(found.bedrud_timestamp, Slot::Absent, "{name}");
+            assert_eq!(found.webhook_signature, Slot::Absent, "{name}");
+            assert_eq!(found.bedrud_event, Slot::Absent, "{name}");
+            assert_eq!(found.webhook_event, Slot::Absent, "{name}");
+        }
+    }
+
     #[test]
     fn header_map_and_pairs_agree() {
         let mut map = HeaderMap::new();

@@ -78,10 +78,13 @@ enum Clock {
 }
 
 impl Clock {
-    fn now(&self) -> Timestamp {
+    /// Now, in whole seconds since the Unix epoch: all the freshness check
+    /// needs (a `Timestamp` is those seconds, so reading it is the clock
+    /// read alone).
+    fn unix_seconds(&self) -> i64 {
         match self {
-            Clock::System => Timestamp::now(),
-            Clock::Custom(clock) => clock(),
+            Clock::System => Timestamp::now().unix_seconds(),
+            Clock::Custom(clock) => clock().unix_seconds(),
         }
     }
 }
@@ -239,7 +242,10 @@ impl Verifier {
         headers: &DeliveryHeaders<'_>,
         body: &'b [u8],
     ) -> Result<VerifiedDelivery<'b>, Error> {
-        let now = self.inner.tolerance.map(|_| self.inner.clock.now());
+        let now = self
+            .inner
+            .tolerance
+            .map(|_| self.inner.clock.unix_seconds());
         self.check(headers, body, now)
     }
 
@@ -268,14 +274,14 @@ impl Verifier {
         body: &'b [u8],
         now: impl Into<Timestamp>,
     ) -> Result<VerifiedDelivery<'b>, Error> {
-        self.check(headers, body, Some(now.into()))
+        self.check(headers, body, Some(now.into().unix_seconds()))
     }
 
     fn check<'b>(
         &self,
         headers: &DeliveryHeaders<'_>,
         body: &'b [u8],
-        now: Option<Timestamp>,
+        now: Option<i64>,
     ) -> Result<VerifiedDelivery<'b>, Error> {
         if body.len() > self.inner.body_limit {
             return Err(Error::BodyTooLarge {
@@ -311,8 +317,8 @@ impl Verifier {
     }
 }
 
-fn check_freshness(timestamp: Timestamp, now: Timestamp, tolerance: u64) -> Result<(), Error> {
-    let delta = now.unix_seconds().saturating_sub(timestamp.unix_seconds());
+fn check_freshness(timestamp: Timestamp, now: i64, tolerance: u64) -> Result<(), Error> {
+    let delta = now.saturating_sub(timestamp.unix_seconds());
     let distance = delta.unsigned_abs();
     if distance <= tolerance {
         Ok(())
@@ -483,7 +489,7 @@ mod tests {
         assert_eq!(delivery.timestamp, at(0));
         assert!(std::ptr::eq(delivery.body, BODY));
         assert_eq!(
-            delivery.envelope.data.unwrap().get(),
+            delivery.envelope.data.unwrap(),
             r#"{"roomId":"r1","roomName":"weekly-sync","userId":"u1"}"#
         );
     }
@@ -536,6 +542,24 @@ mod tests {
             verifier().verify(&map, BODY).unwrap_err(),
             Error::TimestampTooOld { .. } | Error::TimestampTooNew { .. }
         ));
+    }
+
+    #[test]
+    fn system_clock_entry_point_measures_age_against_the_real_clock() {
+        let body_at = |at: Timestamp| {
+            format!(r#"{{"data":{{}},"event":"ping","timestamp":"{at}"}}"#).into_bytes()
+        };
+        let now = Timestamp::now();
+        let fresh = body_at(now);
+        assert!(verifier().verify(&signed(&fresh), &fresh).is_ok());
+
+        let old = body_at(Timestamp::from_unix_seconds(now.unix_seconds() - 3_600).unwrap());
+        let Err(Error::TimestampTooOld { age_secs, .. }) = verifier().verify(&signed(&old), &old)
+        else {
+            panic!("an hour-old delivery must be too old");
+        };
+        // The test itself may straddle a second or two.
+        assert!((3_600..3_605).contains(&age_secs), "{age_secs}");
     }
 
     #[test]

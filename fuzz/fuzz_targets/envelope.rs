@@ -3,6 +3,11 @@
 //! The input is a body. Properties checked on every input:
 //! - `Envelope::from_slice` never panics (nor does `RawEnvelope::from_slice`,
 //!   nor `Envelope::from_raw` on its result, which must agree with it);
+//! - `RawEnvelope::from_slice`, whose fast path scans Bedrud's exact form
+//!   itself, gives what serde_json alone gives: the same three fields, or an
+//!   error exactly when serde_json refuses the body; and the typed parse's
+//!   own fast path reads `data` (and the body itself, as if it were `data`)
+//!   exactly as serde_json does;
 //! - when it parses, `to_bedrud_json` writes a body that parses again, to an
 //!   envelope with the same event name, kind and timestamp, and the same
 //!   event: equal outright, unless the first body held a number that Go's
@@ -12,9 +17,45 @@
 //!   same bytes again, and a body already in Bedrud's form encodes to itself.
 #![no_main]
 
+use std::borrow::Cow;
+
 use bedrud_webhook_types::{Envelope, RawEnvelope, Timestamp, encode};
 use libfuzzer_sys::fuzz_target;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+/// The envelope's fields as serde_json alone reads them: the reference for
+/// `RawEnvelope::from_slice`'s fast path.
+#[derive(serde::Deserialize)]
+struct Reference<'a> {
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+fn check_against_serde_json(body: &[u8], raw: Option<&RawEnvelope<'_>>) {
+    let reference = std::str::from_utf8(body)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Reference<'_>>(text).ok());
+    match (raw, reference) {
+        (None, None) => {}
+        (Some(raw), Some(reference)) => {
+            assert_eq!(raw.event, reference.event);
+            assert_eq!(raw.timestamp, reference.timestamp);
+            let data = reference.data.map(RawValue::get).filter(|d| *d != "null");
+            assert_eq!(raw.data, data);
+        }
+        (raw, reference) => panic!(
+            "RawEnvelope {} but serde_json {}: {:?}",
+            if raw.is_some() { "parses" } else { "refuses" },
+            if reference.is_some() { "parses" } else { "refuses" },
+            String::from_utf8_lossy(body)
+        ),
+    }
+}
 
 /// Every number as the float64 Go would hold; everything else unchanged.
 fn as_go(value: &Value) -> Value {
@@ -49,6 +90,19 @@ fn has_unstable_number(value: &Value) -> bool {
 
 fuzz_target!(|body: &[u8]| {
     let raw = RawEnvelope::from_slice(body);
+    check_against_serde_json(body, raw.as_ref().ok());
+    // Only under cargo-fuzz (`--cfg fuzzing`): `cargo check` in CI builds
+    // this target without the hook.
+    #[cfg(fuzzing)]
+    {
+        use bedrud_webhook_types::fuzzing::members_fast_path_agrees;
+        if let Ok(text) = std::str::from_utf8(body) {
+            assert!(members_fast_path_agrees(text), "members of {text:?}");
+        }
+        if let Some(data) = raw.as_ref().ok().and_then(|raw| raw.data) {
+            assert!(members_fast_path_agrees(data), "members of {data:?}");
+        }
+    }
     let Ok(first) = Envelope::from_slice(body) else {
         return;
     };
