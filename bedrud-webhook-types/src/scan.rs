@@ -360,6 +360,7 @@ pub(crate) mod strategies {
             "\"$serde_json::private::Number\"",
             "\"\\u0041\"",
             "\"\\ud800\"",
+            "{\"a\":1,\"k\\ud800\":1}",
             "\"\\\"\"",
             "\"caf\u{e9}\"",
             "\"\u{0}\"",
