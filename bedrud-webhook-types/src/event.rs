@@ -151,7 +151,8 @@ impl Event {
         let Ok(kind) = name.parse::<EventKind>() else {
             let data = match data {
                 None => Map::new(),
-                Some(json) => serde_json::from_str(json)
+                // Key for key: see `plain` on serde_json's special keys.
+                Some(json) => crate::plain::object_from_str(json)
                     .map_err(|_| ParseError::DataNotObject { event: None })?,
             };
             return Ok(Event::Unknown(UnknownEvent::new(name, data)));

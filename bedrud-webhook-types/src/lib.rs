@@ -8,6 +8,7 @@ mod error;
 mod event;
 mod fields;
 mod kind;
+mod plain;
 mod raw;
 mod scan;
 mod status;

@@ -1,9 +1,9 @@
 //! Inputs the fuzz targets in `fuzz/` crashed on, kept as regression tests
 //! (SECURITY.md lists them).
 
-#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::panic)] // Tests: a failed unwrap is a failed test.
 
-use bedrud_webhook_types::{Envelope, ParseError};
+use bedrud_webhook_types::{Envelope, Event, ParseError};
 
 /// `envelope` target: a timestamp whose UTC form leaves the years 0000-9999
 /// made `Envelope::from_slice` panic in `time`'s `to_offset` (year 10000), or
@@ -22,4 +22,30 @@ fn timestamps_beyond_the_rfc3339_years_are_an_error_not_a_panic() {
         let envelope = Envelope::from_slice(body.as_bytes()).unwrap();
         assert_eq!(envelope.to_bedrud_json(), body.as_bytes());
     }
+}
+
+/// An `envelope` fuzz target find: a `data` member holding an object with
+/// serde_json's private key `$serde_json::private::RawValue` lost its
+/// unmodelled fields on the second re-encoding (sorted keys put the private
+/// key first, and serde_json's `Value` then read the object as raw JSON).
+#[test]
+fn serde_json_private_keys_in_data_survive_re_encoding() {
+    let body = br#"{"data":{"device=":{"URL":"","$serde_json::private::RawValue":"\u002689b"},"roomId":"r"},"event":"participant.joined","timestamp":"2026-04-01T13:34:59Z"}"#;
+    let first = Envelope::from_slice(body).unwrap();
+    let encoded = first.to_bedrud_json();
+    let second = Envelope::from_slice(&encoded).unwrap();
+    let again = second.to_bedrud_json();
+    assert_eq!(
+        String::from_utf8_lossy(&again),
+        String::from_utf8_lossy(&encoded)
+    );
+    assert!(String::from_utf8_lossy(&again).contains("private::RawValue"));
+
+    // The same key in an unknown event's data stays a key.
+    let body = br#"{"data":{"x":{"$serde_json::private::RawValue":"[1]"}},"event":"room.paused","timestamp":"2026-04-01T13:34:59Z"}"#;
+    let envelope = Envelope::from_slice(body).unwrap();
+    let Event::Unknown(unknown) = &envelope.event else {
+        panic!("{:?}", envelope.event)
+    };
+    assert_eq!(unknown.data["x"]["$serde_json::private::RawValue"], "[1]");
 }
