@@ -225,9 +225,8 @@ fn scan_member<'a>(s: &mut Scanner<'a>) -> Option<Member<'a>> {
             // An object whose first key is serde_json's private number key
             // (or an escape that could spell it) is a number to the
             // `Deserialize` impl above.
-            if !s
-                .plain_first_key()
-                .is_some_and(|key| key != ARBITRARY_PRECISION_NUMBER)
+            if s.plain_first_key()
+                .is_none_or(|key| key == ARBITRARY_PRECISION_NUMBER)
             {
                 return None;
             }

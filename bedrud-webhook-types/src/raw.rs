@@ -16,6 +16,11 @@ use crate::scan;
 /// which Bedrud's never do. Unknown top-level fields are ignored, so a future
 /// Bedrud that adds one still verifies.
 ///
+/// Bodies exactly as Bedrud's Go sender writes them (`data`, `event`,
+/// `timestamp`, in that order, no whitespace) are read in a single validating
+/// pass; every other body, and every invalid one, is parsed by serde_json.
+/// Both paths give the same result for every input.
+///
 /// ```
 /// use bedrud_webhook_types::RawEnvelope;
 ///
