@@ -171,7 +171,7 @@ impl Envelope {
             return data;
         };
         // `data` was checked to be an object when it was received or built.
-        if let Ok(received) = crate::plain::object_from_str(&self.data) {
+        if let Some(received) = crate::plain::object_from_str(&self.data) {
             let modelled = modelled_fields(kind);
             for (key, value) in received {
                 if !modelled.contains(&key.as_str()) {

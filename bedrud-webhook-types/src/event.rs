@@ -153,7 +153,7 @@ impl Event {
                 None => Map::new(),
                 // Key for key: see `plain` on serde_json's special keys.
                 Some(json) => crate::plain::object_from_str(json)
-                    .map_err(|_| ParseError::DataNotObject { event: None })?,
+                    .ok_or(ParseError::DataNotObject { event: None })?,
             };
             return Ok(Event::Unknown(UnknownEvent::new(name, data)));
         };

@@ -34,7 +34,7 @@ pub(crate) enum Member<'a> {
 /// one-entry map, when a crate in the build enables serde_json's
 /// `arbitrary_precision` feature. Without that feature numbers arrive as
 /// `u64`, `i64` or `f64`.
-const ARBITRARY_PRECISION_NUMBER: &str = "$serde_json::private::Number";
+pub(crate) const ARBITRARY_PRECISION_NUMBER: &str = "$serde_json::private::Number";
 
 impl Member<'_> {
     /// A number from its JSON digits.

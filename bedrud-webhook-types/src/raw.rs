@@ -112,7 +112,8 @@ impl<'de> Deserialize<'de> for RawEnvelope<'de> {
         Ok(RawEnvelope {
             event: any.event,
             timestamp: any.timestamp,
-            data: any.data.map(RawValue::get).filter(|data| *data != "null"),
+            // `"data": null` already reads as `None` here.
+            data: any.data.map(RawValue::get),
         })
     }
 }

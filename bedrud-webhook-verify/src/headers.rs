@@ -162,7 +162,7 @@ mod tests {
 
     proptest::proptest! {
         /// Each name is found in any case mix, and no other name is taken
-        /// for one of them: the dispatch on length and letters is exact.
+        /// for one of them.
         #[test]
         fn pairs_match_names_case_insensitively_and_nothing_else(
             which in 0..5usize,
