@@ -34,5 +34,13 @@ pub mod tower;
 #[cfg_attr(docsrs, doc(cfg(feature = "sender")))]
 pub mod sender;
 
-#[cfg(all(test, any(feature = "axum", feature = "actix-web", feature = "tower")))]
+#[cfg(all(
+    test,
+    any(
+        feature = "axum",
+        feature = "actix-web",
+        feature = "tower",
+        feature = "sender"
+    )
+))]
 mod test_support;

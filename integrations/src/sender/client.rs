@@ -240,17 +240,11 @@ mod tests {
     use tokio::net::TcpListener;
     use tokio::task::JoinHandle;
 
-    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
-    const ROOM_ENDED: &str = r#"{"data":{"roomId":"3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34","roomName":"weekly-sync","userId":"7a1e0c2d-5b3f-4a9e-8c6d-1f2e3a4b5c6d"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#;
-    const ROOM_ENDED_SIG: &str =
-        "sha256=4a8a28e49e3e197b6aa2b626b4226a7131bae2bee66c980a640f1b6401a7469a";
+    use crate::test_support::{ROOM_ENDED, ROOM_ENDED_SIG, secret};
+
     const ROOM_CREATED: &str = "{\"data\":{\"roomId\":\"r1\",\"roomName\":\"\\u003cb\\u003eQ\\u0026A\\u003c/b\\u003e — café 🎥 \\u2028\",\"userId\":\"u1\"},\"event\":\"room.created\",\"timestamp\":\"2026-04-01T12:34:56Z\"}";
     const ROOM_CREATED_SIG: &str =
         "sha256=b8a0d661a77397cb6b13ba923aa7f2200538f60b58d749223b86ba1e115efed1";
-
-    fn secret() -> Secret {
-        Secret::new(SECRET).unwrap()
-    }
 
     /// A server that takes one request, keeps its raw bytes, and answers
     /// with `reply` verbatim.

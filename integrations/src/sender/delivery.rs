@@ -277,15 +277,7 @@ impl fmt::Debug for Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
-    const ROOM_ENDED: &str = r#"{"data":{"roomId":"3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34","roomName":"weekly-sync","userId":"7a1e0c2d-5b3f-4a9e-8c6d-1f2e3a4b5c6d"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#;
-    const ROOM_ENDED_SIG: &str =
-        "sha256=4a8a28e49e3e197b6aa2b626b4226a7131bae2bee66c980a640f1b6401a7469a";
-
-    fn secret() -> Secret {
-        Secret::new(SECRET).unwrap()
-    }
+    use crate::test_support::{ROOM_ENDED, ROOM_ENDED_SIG, SECRET, secret};
 
     fn names(request: &Request<Bytes>) -> Vec<&str> {
         request.headers().keys().map(HeaderName::as_str).collect()
