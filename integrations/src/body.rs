@@ -35,12 +35,10 @@ mod http_body_reader {
     use std::pin::Pin;
     use std::task::{Context, Poll, ready};
 
-    use bytes::Bytes;
+    use bytes::{Buf, Bytes, BytesMut};
     use http::HeaderMap;
     use http::header::CONTENT_LENGTH;
     use http_body::Body;
-    use http_body_util::combinators::Collect;
-    use http_body_util::{BodyExt, LengthLimitError, Limited};
     use pin_project_lite::pin_project;
 
     use super::declared_too_large;
@@ -52,21 +50,63 @@ mod http_body_reader {
         ///
         /// A named future rather than an `async fn` so that the tower
         /// layer's `ResponseFuture` can hold it without boxing.
-        #[project = ReadBodyProj]
-        pub(crate) enum ReadBody<B>
-        where
-            B: Body,
-            B::Error: Into<BoxError>,
-        {
-            /// The declared length is over the limit: nothing will be read.
-            Refused { limit: usize },
-            /// `Limited` fails as soon as the data seen exceeds the limit, so
-            /// at most `limit` bytes are ever collected.
-            Reading {
-                #[pin]
-                collect: Collect<Limited<B>>,
-                limit: usize,
-            },
+        ///
+        /// Rather than `http_body_util`'s `Collect`, which keeps every
+        /// frame in a freshly allocated queue, it keeps the first data
+        /// frame as it is: hyper hands a delivery of a few hundred bytes
+        /// over as one frame, which then becomes the body without an
+        /// allocation or a copy. Only a body in several frames is copied,
+        /// once, into one buffer.
+        pub(crate) struct ReadBody<B> {
+            #[pin]
+            body: B,
+            limit: usize,
+            // `None` once the declared size is known to be over the limit.
+            read: Option<Buffer>,
+        }
+    }
+
+    /// What has been read so far.
+    #[derive(Debug)]
+    enum Buffer {
+        Empty,
+        One(Bytes),
+        Many(BytesMut),
+    }
+
+    impl Buffer {
+        fn len(&self) -> usize {
+            match self {
+                Buffer::Empty => 0,
+                Buffer::One(bytes) => bytes.len(),
+                Buffer::Many(bytes) => bytes.len(),
+            }
+        }
+
+        /// Appends a frame. `hint` sizes the one buffer of a body in
+        /// several frames, which then grows no further for an honest one.
+        fn push(&mut self, data: Bytes, hint: usize) {
+            *self = match std::mem::replace(self, Buffer::Empty) {
+                Buffer::Empty => Buffer::One(data),
+                Buffer::One(first) => {
+                    let mut all = BytesMut::with_capacity(hint.max(first.len() + data.len()));
+                    all.extend_from_slice(&first);
+                    all.extend_from_slice(&data);
+                    Buffer::Many(all)
+                }
+                Buffer::Many(mut all) => {
+                    all.extend_from_slice(&data);
+                    Buffer::Many(all)
+                }
+            };
+        }
+
+        fn into_bytes(self) -> Bytes {
+            match self {
+                Buffer::Empty => Bytes::new(),
+                Buffer::One(bytes) => bytes,
+                Buffer::Many(bytes) => bytes.freeze(),
+            }
         }
     }
 
@@ -79,13 +119,11 @@ mod http_body_reader {
     {
         let declared = headers.get(CONTENT_LENGTH).map(|v| v.as_bytes());
         let hinted = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
-        if declared_too_large(declared, limit) || hinted > limit {
-            ReadBody::Refused { limit }
-        } else {
-            ReadBody::Reading {
-                collect: Limited::new(body, limit).collect(),
-                limit,
-            }
+        let refused = declared_too_large(declared, limit) || hinted > limit;
+        ReadBody {
+            body,
+            limit,
+            read: (!refused).then_some(Buffer::Empty),
         }
     }
 
@@ -97,20 +135,44 @@ mod http_body_reader {
         type Output = Result<Bytes, WebhookRejection>;
 
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            match self.project() {
-                ReadBodyProj::Refused { limit } => {
-                    Poll::Ready(Err(WebhookRejection::too_large(*limit)))
+            let mut this = self.project();
+            let limit = *this.limit;
+            let Some(read) = this.read.as_mut() else {
+                return Poll::Ready(Err(WebhookRejection::too_large(limit)));
+            };
+            loop {
+                // A body that knows it is over (hyper's, once its
+                // `Content-Length` is read) is not polled again: that poll
+                // would only say so, at the cost of its channel's atomics.
+                let frame = if this.body.is_end_stream() {
+                    None
+                } else {
+                    ready!(this.body.as_mut().poll_frame(cx))
+                };
+                let Some(frame) = frame else {
+                    let read = std::mem::replace(read, Buffer::Empty);
+                    return Poll::Ready(Ok(read.into_bytes()));
+                };
+                let frame = match frame {
+                    Ok(frame) => frame,
+                    Err(e) => return Poll::Ready(Err(WebhookRejection::failed_to_read(e))),
+                };
+                // Trailers carry nothing a delivery is made of.
+                let Ok(mut data) = frame.into_data() else {
+                    continue;
+                };
+                // Checked before the frame is kept, so that no more than
+                // `limit` bytes are ever held.
+                if read.len().saturating_add(data.remaining()) > limit {
+                    return Poll::Ready(Err(WebhookRejection::too_large(limit)));
                 }
-                ReadBodyProj::Reading { collect, limit } => {
-                    let outcome = ready!(collect.poll(cx));
-                    Poll::Ready(match outcome {
-                        Ok(collected) => Ok(collected.to_bytes()),
-                        Err(e) if e.is::<LengthLimitError>() => {
-                            Err(WebhookRejection::too_large(*limit))
-                        }
-                        Err(e) => Err(WebhookRejection::failed_to_read(e)),
-                    })
-                }
+                // For `Bytes` frames (hyper's) this takes the frame as it is.
+                let data = data.copy_to_bytes(data.remaining());
+                let hint = usize::try_from(this.body.size_hint().lower())
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(read.len() + data.len())
+                    .min(limit);
+                read.push(data, hint);
             }
         }
     }
@@ -147,41 +209,136 @@ mod http_body_reader {
             Chunked(parts.iter().copied().collect())
         }
 
-        #[tokio::test]
-        async fn reads_a_body_at_the_limit() {
-            let headers = HeaderMap::new();
-            let body = read_body(&headers, chunked(&[b"abc", b"de"]), 5)
-                .await
-                .unwrap();
+        /// Reads `body` to the end, with a no-op waker: every test body is
+        /// ready at once.
+        fn read_now<B>(
+            headers: &HeaderMap,
+            body: B,
+            limit: usize,
+        ) -> Result<Bytes, WebhookRejection>
+        where
+            B: Body,
+            B::Error: Into<BoxError>,
+        {
+            let reader = std::pin::pin!(read_body(headers, body, limit));
+            match reader.poll(&mut Context::from_waker(std::task::Waker::noop())) {
+                Poll::Ready(outcome) => outcome,
+                Poll::Pending => panic!("a ready body left the reader pending"),
+            }
+        }
+
+        #[test]
+        fn reads_a_body_at_the_limit() {
+            let body = read_now(&HeaderMap::new(), chunked(&[b"abc", b"de"]), 5).unwrap();
             assert_eq!(&body[..], b"abcde");
         }
 
-        #[tokio::test]
-        async fn refuses_one_byte_over_the_limit_while_reading() {
-            let headers = HeaderMap::new();
-            let err = read_body(&headers, chunked(&[b"abc", b"def"]), 5)
-                .await
-                .unwrap_err();
+        #[test]
+        fn refuses_one_byte_over_the_limit_while_reading() {
+            let err = read_now(&HeaderMap::new(), chunked(&[b"abc", b"def"]), 5).unwrap_err();
             assert_eq!(err.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
         }
 
-        #[tokio::test]
-        async fn refuses_a_declared_length_before_reading() {
+        #[test]
+        fn refuses_a_declared_length_before_reading() {
             let mut headers = HeaderMap::new();
             headers.insert(CONTENT_LENGTH, "6".parse().unwrap());
             let reader = read_body(&headers, chunked(&[b"a"]), 5);
-            assert!(matches!(reader, ReadBody::Refused { limit: 5 }));
-            assert_eq!(reader.await.unwrap_err().status(), 413);
+            assert!(reader.read.is_none());
+            let err = read_now(&headers, chunked(&[b"a"]), 5).unwrap_err();
+            assert_eq!(err.status(), 413);
         }
 
-        #[tokio::test]
-        async fn refuses_an_exact_size_hint_over_the_limit() {
+        #[test]
+        fn refuses_an_exact_size_hint_over_the_limit() {
             let reader = read_body(
                 &HeaderMap::new(),
                 Full::new(Bytes::from_static(b"abcdef")),
                 5,
             );
-            assert!(matches!(reader, ReadBody::Refused { .. }));
+            assert!(reader.read.is_none());
+        }
+
+        #[test]
+        fn a_body_in_one_frame_is_handed_on_without_a_copy() {
+            let sent = Bytes::from(b"{\"event\":\"ping\"}".to_vec());
+            let body = read_now(&HeaderMap::new(), Full::new(sent.clone()), 64).unwrap();
+            assert_eq!(body, sent);
+            assert_eq!(body.as_ptr(), sent.as_ptr());
+        }
+
+        #[test]
+        fn an_empty_body_reads_as_empty() {
+            let body = read_now(&HeaderMap::new(), chunked(&[]), 5).unwrap();
+            assert!(body.is_empty());
+            let body = read_now(&HeaderMap::new(), Full::new(Bytes::new()), 0).unwrap();
+            assert!(body.is_empty());
+        }
+
+        /// Frames as a body sends them: data, trailers, or a failure.
+        struct Frames(VecDeque<Result<Frame<Bytes>, std::io::Error>>);
+
+        impl Body for Frames {
+            type Data = Bytes;
+            type Error = std::io::Error;
+
+            fn poll_frame(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+                Poll::Ready(self.0.pop_front())
+            }
+        }
+
+        #[test]
+        fn trailers_are_skipped() {
+            let mut trailers = HeaderMap::new();
+            trailers.insert("x-checksum", "1".parse().unwrap());
+            let body = Frames(VecDeque::from([
+                Ok(Frame::data(Bytes::from_static(b"ab"))),
+                Ok(Frame::trailers(trailers)),
+            ]));
+            assert_eq!(&read_now(&HeaderMap::new(), body, 5).unwrap()[..], b"ab");
+        }
+
+        #[test]
+        fn a_failing_body_is_a_read_failure_not_a_forgery() {
+            let body = Frames(VecDeque::from([
+                Ok(Frame::data(Bytes::from_static(b"ab"))),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "reset",
+                )),
+            ]));
+            let err = read_now(&HeaderMap::new(), body, 5).unwrap_err();
+            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+            assert!(
+                matches!(err, WebhookRejection::FailedToReadBody(_)),
+                "{err:?}"
+            );
+        }
+
+        proptest::proptest! {
+            /// However a body is cut into frames, the reader returns exactly
+            /// its bytes when they fit the limit, and 413 when they do not.
+            #[test]
+            fn any_framing_reads_the_same_bytes(
+                frames in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..40), 0..8),
+                limit in 0usize..200,
+            ) {
+                let whole: Vec<u8> = frames.concat();
+                let body = Frames(frames.iter().map(|f| Ok(Frame::data(Bytes::from(f.clone())))).collect());
+                match read_now(&HeaderMap::new(), body, limit) {
+                    Ok(read) => {
+                        proptest::prop_assert!(whole.len() <= limit);
+                        proptest::prop_assert_eq!(&read[..], &whole[..]);
+                    }
+                    Err(rejection) => {
+                        proptest::prop_assert!(whole.len() > limit);
+                        proptest::prop_assert_eq!(rejection.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+                    }
+                }
+            }
         }
     }
 }
