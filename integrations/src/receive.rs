@@ -39,15 +39,15 @@ impl Receive for VerifiedBody {
     }
 }
 
-/// The tower layer hands on both: the typed envelope for handlers, and the
-/// exact bytes for those that keep or forward them.
-impl Receive for (Envelope, VerifiedBody) {
+/// The tower layer hands on both: the typed envelope as an extension, and
+/// the exact bytes as the forwarded body.
+impl Receive for (Envelope, Bytes) {
     fn from_verified(
         delivery: &VerifiedDelivery<'_>,
         body: &Bytes,
     ) -> Result<Self, WebhookRejection> {
         let Webhook(envelope) = Webhook::from_verified(delivery, body)?;
-        Ok((envelope, VerifiedBody(body.clone())))
+        Ok((envelope, body.clone()))
     }
 }
 
@@ -171,7 +171,7 @@ mod tests {
         let body = Bytes::from(envelope.to_bedrud_json());
         let signed = headers(&verifier.sign(&body));
         let (outcome, log) = logged(|| {
-            receive::<(Envelope, VerifiedBody)>(
+            receive::<(Envelope, Bytes)>(
                 &verifier,
                 &DeliveryHeaders::from_header_map(&signed),
                 Ok(body.clone()),
@@ -179,7 +179,7 @@ mod tests {
         });
         let (parsed, raw) = outcome.unwrap();
         assert_eq!(parsed, envelope);
-        assert_eq!(raw.0, body);
+        assert_eq!(raw, body);
         assert!(log.is_empty(), "{log}");
     }
 }

@@ -5,8 +5,8 @@
 //! parses it, and then either
 //!
 //! - forwards the request with its body intact, as a
-//!   [`RequestBody`] (`Full<Bytes>` holding the exact verified bytes), with
-//!   the typed [`Envelope`] and the [`VerifiedBody`] in its
+//!   [`RequestBody`] (`Full<Bytes>` holding the exact verified bytes, ready
+//!   at once), with the typed [`Envelope`] in its
 //!   [extensions](http::Request::extensions); or
 //! - answers the request itself with the [`WebhookRejection`](crate::WebhookRejection)'s response
 //!   (401, 400 or 413, one line of plain text), and the inner service never
@@ -87,7 +87,6 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::VerifiedBody;
 use crate::body::{ReadBody, read_body};
 use crate::receive::receive;
 use crate::rejection::BoxError;
@@ -242,20 +241,22 @@ where
                 StateProj::Reading { read } => {
                     let body = ready!(read.poll(cx));
                     // The head moves into the forwarded request; an empty one
-                    // is left behind, cheaply, as this state is never polled
-                    // again.
+                    // (no allocation: `Uri::default()` is a static "/") is
+                    // left behind, as this state is never polled again.
                     let mut parts = std::mem::replace(this.parts, Request::new(()).into_parts().0);
-                    let received = receive::<(Envelope, VerifiedBody)>(
+                    let received = receive::<(Envelope, Bytes)>(
                         this.verifier,
                         &DeliveryHeaders::from_header_map(&parts.headers),
                         body,
                     );
                     match received {
-                        Ok((envelope, verified)) => {
-                            let body = Full::new(verified.0.clone());
+                        Ok((envelope, body)) => {
+                            // One extension: every insert into an empty
+                            // `Extensions` allocates, and the verified bytes
+                            // are the body already.
                             parts.extensions.insert(envelope);
-                            parts.extensions.insert(verified);
-                            let future = this.service.call(Request::from_parts(parts, body));
+                            let request = Request::from_parts(parts, Full::new(body));
+                            let future = this.service.call(request);
                             this.state.set(State::Calling { future });
                         }
                         Err(rejection) => {
@@ -309,6 +310,11 @@ mod tests {
 
     use crate::test_support::{fresh, sign, verifier};
 
+    /// The body a test sent, carried to the inner service in the request's
+    /// extensions.
+    #[derive(Debug, Clone)]
+    struct Sent(Bytes);
+
     /// An inner service that echoes what the layer handed it, and counts.
     fn echo(
         calls: Arc<AtomicUsize>,
@@ -327,10 +333,11 @@ mod tests {
                     .get::<Envelope>()
                     .map(|e| e.event.name().to_owned())
                     .unwrap_or_default();
-                let raw = req.extensions().get::<VerifiedBody>().cloned();
+                // The client's own extensions pass through the layer.
+                let Sent(sent) = req.extensions().get::<Sent>().cloned().unwrap();
                 let body = req.into_body().collect().await.unwrap().to_bytes();
                 // The forwarded body is the verified bytes, intact.
-                assert_eq!(raw.map(|r| r.0), Some(body.clone()));
+                assert_eq!(body, sent);
                 Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(name))))
             }
         })
@@ -351,11 +358,12 @@ mod tests {
     }
 
     fn request(body: Vec<u8>, signature: Option<String>) -> Request<Full<Bytes>> {
-        let mut builder = Request::post("/webhooks/bedrud");
+        let body = Bytes::from(body);
+        let mut builder = Request::post("/webhooks/bedrud").extension(Sent(body.clone()));
         if let Some(signature) = signature {
             builder = builder.header("x-bedrud-signature", signature);
         }
-        builder.body(Full::new(Bytes::from(body))).unwrap()
+        builder.body(Full::new(body)).unwrap()
     }
 
     #[tokio::test]
@@ -438,6 +446,7 @@ mod tests {
         let req = |b| {
             Request::post("/")
                 .header("x-bedrud-signature", &signature)
+                .extension(Sent(Bytes::from(body.clone())))
                 .body(b)
                 .unwrap()
         };
@@ -453,11 +462,17 @@ mod tests {
         use axum::Extension;
         use axum::routing::post;
 
-        async fn handler(Extension(envelope): Extension<Envelope>) -> StatusCode {
-            match envelope.event {
-                Event::Ping => StatusCode::NO_CONTENT,
+        // The envelope from the layer's extension, and the verified bytes
+        // as the body, echoed back.
+        async fn handler(
+            Extension(envelope): Extension<Envelope>,
+            body: Bytes,
+        ) -> (StatusCode, Bytes) {
+            let status = match envelope.event {
+                Event::Ping => StatusCode::ACCEPTED,
                 _ => StatusCode::OK,
-            }
+            };
+            (status, body)
         }
         let app: axum::Router = axum::Router::new()
             .route("/webhooks/bedrud", post(handler))
@@ -469,7 +484,9 @@ mod tests {
             .body(axum::body::Body::from(body.clone()))
             .unwrap();
         let res = app.clone().oneshot(genuine).await.unwrap();
-        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let echoed = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(echoed, body);
 
         let forged = axum::http::Request::post("/webhooks/bedrud")
             .header("x-bedrud-signature", sign(b"something else"))
