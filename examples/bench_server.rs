@@ -10,7 +10,9 @@
 //! Routes, all `POST`, all answering 204 from a handler that does nothing:
 //!
 //! - `/unverified`: the body is read whole (as the verified routes read it)
-//!   and nothing is checked;
+//!   and nothing is checked; on tower-hyper the request is then handed to
+//!   the same handler service as `/verified`'s, so that the routes differ by
+//!   the layer alone;
 //! - `/verified`: the `Webhook` extractor (axum, actix-web) or
 //!   `VerifyWebhookLayer` (tower on plain hyper): signature, envelope,
 //!   timestamp and headers checked, and the typed `Envelope` parsed;
@@ -152,13 +154,17 @@ mod hyper_server {
         response
     }
 
-    async fn verified(request: Request<RequestBody>) -> Result<Response<Full<Bytes>>, Infallible> {
+    /// The trivial handler of both routes, called as a tower service on
+    /// both: on `/verified` behind the layer, on `/unverified` directly.
+    async fn handle(request: Request<RequestBody>) -> Result<Response<Full<Bytes>>, Infallible> {
         black_box(request.extensions().get::<Envelope>());
+        black_box(request.body());
         Ok(no_content())
     }
 
     pub(super) async fn serve(addr: SocketAddr, verifier: Verifier) -> anyhow::Result<()> {
-        let webhook = VerifyWebhookLayer::new(verifier).layer(service_fn(verified));
+        let handler = service_fn(handle);
+        let webhook = VerifyWebhookLayer::new(verifier).layer(handler);
         let router = service_fn(move |request: Request<Incoming>| {
             let webhook = webhook.clone();
             async move {
@@ -166,11 +172,14 @@ mod hyper_server {
                     match (request.method(), request.uri().path()) {
                         (&Method::POST, "/verified") => webhook.oneshot(request).await?,
                         (&Method::POST, "/unverified") => {
-                            // Read the body whole, as the layer does.
-                            match request.into_body().collect().await {
+                            // Read the body whole, as the layer does, and
+                            // hand the same request to the same handler.
+                            let (parts, body) = request.into_parts();
+                            match body.collect().await {
                                 Ok(body) => {
-                                    black_box(body.to_bytes());
-                                    no_content().map(Either::Left)
+                                    let request =
+                                        Request::from_parts(parts, Full::new(body.to_bytes()));
+                                    handler.oneshot(request).await?.map(Either::Left)
                                 }
                                 Err(_) => {
                                     let mut response = no_content();
