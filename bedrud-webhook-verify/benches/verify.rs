@@ -220,8 +220,13 @@ fn delivery_checks(c: &mut Criterion) {
                 .is_some()
         });
     });
-    // What `verify` and the integrations pay for "now" on every request,
-    // `Timestamp::now()` (whole Unix seconds), beside the bare clock read.
+    // "Now" on every request: `verify` and the integrations read the coarse
+    // real-time clock on Linux (`coarse_clock_seconds`), and
+    // `Timestamp::now()` elsewhere; beside them the precise clock read.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    group.bench_function("coarse_clock_seconds", |b| {
+        b.iter(|| rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec);
+    });
     group.bench_function("system_clock_seconds", |b| {
         b.iter(|| {
             SystemTime::now()
