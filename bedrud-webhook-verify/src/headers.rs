@@ -211,15 +211,18 @@ impl<'a> From<&'a HeaderMap> for DeliveryHeaders<'a> {
 mod tests {
     use super::*;
 
+    /// Every name, in the order of `DeliveryHeaders`' slots.
+    const ALL: [HeaderName; 5] = [
+        SIGNATURE,
+        WEBHOOK_SIGNATURE,
+        EVENT,
+        WEBHOOK_EVENT,
+        TIMESTAMP,
+    ];
+
     #[test]
     fn the_one_pass_finds_every_name_and_counts_repeats() {
-        let names = [
-            SIGNATURE,
-            WEBHOOK_SIGNATURE,
-            EVENT,
-            WEBHOOK_EVENT,
-            TIMESTAMP,
-        ];
+        let names = ALL;
         for (i, repeated) in names.iter().enumerate() {
             let mut map = HeaderMap::new();
             map.insert("content-type", "application/json".parse().unwrap());
@@ -258,7 +261,7 @@ mod tests {
             case_mask in proptest::prelude::any::<u32>(),
             other in "[xX]-[a-zA-Z-]{0,20}",
         ) {
-            let names = [SIGNATURE, WEBHOOK_SIGNATURE, EVENT, WEBHOOK_EVENT, TIMESTAMP];
+            let names = ALL;
             let mixed: Vec<u8> = names[which]
                 .as_str()
                 .bytes()
@@ -297,13 +300,7 @@ mod tests {
     /// values, matches exactly when `eq_ignore_ascii_case` says it does.
     #[test]
     fn the_word_comparison_is_eq_ignore_ascii_case_for_every_single_byte_change() {
-        let names = [
-            SIGNATURE,
-            WEBHOOK_SIGNATURE,
-            EVENT,
-            WEBHOOK_EVENT,
-            TIMESTAMP,
-        ];
+        let names = ALL;
         let compiled = [
             &SIGNATURE_NAME,
             &WEBHOOK_SIGNATURE_NAME,

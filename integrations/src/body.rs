@@ -185,11 +185,11 @@ mod http_body_reader {
         use http_body::Frame;
         use http_body_util::Full;
 
-        /// A body that arrives in pieces and does not know its length, like a
-        /// chunked request.
-        struct Chunked(VecDeque<&'static [u8]>);
+        /// Frames as a body sends them: data, trailers, or a failure. It
+        /// does not know its length, like a chunked request.
+        struct Frames(VecDeque<Result<Frame<Bytes>, std::io::Error>>);
 
-        impl Body for Chunked {
+        impl Body for Frames {
             type Data = Bytes;
             type Error = std::io::Error;
 
@@ -197,16 +197,18 @@ mod http_body_reader {
                 mut self: Pin<&mut Self>,
                 _: &mut Context<'_>,
             ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-                Poll::Ready(
-                    self.0
-                        .pop_front()
-                        .map(|p| Ok(Frame::data(Bytes::from_static(p)))),
-                )
+                Poll::Ready(self.0.pop_front())
             }
         }
 
-        fn chunked(parts: &[&'static [u8]]) -> Chunked {
-            Chunked(parts.iter().copied().collect())
+        /// A body of data frames only.
+        fn chunked(parts: &[&'static [u8]]) -> Frames {
+            Frames(
+                parts
+                    .iter()
+                    .map(|p| Ok(Frame::data(Bytes::from_static(p))))
+                    .collect(),
+            )
         }
 
         /// Reads `body` to the end, with a no-op waker: every test body is
@@ -273,21 +275,6 @@ mod http_body_reader {
             assert!(body.is_empty());
             let body = read_now(&HeaderMap::new(), Full::new(Bytes::new()), 0).unwrap();
             assert!(body.is_empty());
-        }
-
-        /// Frames as a body sends them: data, trailers, or a failure.
-        struct Frames(VecDeque<Result<Frame<Bytes>, std::io::Error>>);
-
-        impl Body for Frames {
-            type Data = Bytes;
-            type Error = std::io::Error;
-
-            fn poll_frame(
-                mut self: Pin<&mut Self>,
-                _: &mut Context<'_>,
-            ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-                Poll::Ready(self.0.pop_front())
-            }
         }
 
         #[test]
