@@ -121,25 +121,14 @@ impl<'a> Members<'a> {
     /// (escaped keys, negative or non-integer numbers, errors).
     fn scan(json: &'a str) -> Option<Self> {
         let mut s = Scanner::new(json);
-        if !s.eat(b"{") {
-            return None;
-        }
         let mut members = SmallVec::new();
-        if !s.eat(b"}") {
-            loop {
-                let key = s.string()?;
-                if key.escaped || !s.eat(b":") {
-                    return None;
-                }
-                members.push((Cow::Borrowed(s.contents(key)?), scan_member(&mut s)?));
-                if s.eat(b"}") {
-                    break;
-                }
-                if !s.eat(b",") {
-                    return None;
-                }
+        s.members(|s, key| {
+            if key.escaped {
+                return None;
             }
-        }
+            members.push((Cow::Borrowed(s.contents(key)?), scan_member(s)?));
+            Some(())
+        })?;
         s.at_end().then_some(Members(members))
     }
 

@@ -259,16 +259,30 @@ impl<'a> Scanner<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        self.pos += 1;
+        self.members(|s, _| s.nested_value(depth).map(drop))
+    }
+
+    /// Reads an object whose `{` is at the cursor, member by member: for
+    /// each, `member` gets the key, with the cursor after its `:`, and
+    /// reads the value. The one loop over an object's members, for
+    /// skipping one and for [`Members`](crate::fields::Members)' fast path.
+    #[inline]
+    pub(crate) fn members(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Span) -> Option<()>,
+    ) -> Option<()> {
+        if !self.eat(b"{") {
+            return None;
+        }
         if self.eat(b"}") {
             return Some(());
         }
         loop {
-            self.string()?;
+            let key = self.string()?;
             if !self.eat(b":") {
                 return None;
             }
-            self.nested_value(depth)?;
+            member(self, key)?;
             if self.eat(b"}") {
                 return Some(());
             }

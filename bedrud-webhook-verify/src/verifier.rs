@@ -79,8 +79,7 @@ enum Clock {
 
 impl Clock {
     /// Now, in whole seconds since the Unix epoch: all the freshness check
-    /// needs (a `Timestamp` is those seconds, so reading it is the clock
-    /// read alone).
+    /// needs.
     fn unix_seconds(&self) -> i64 {
         match self {
             Clock::System => system_unix_seconds(),
