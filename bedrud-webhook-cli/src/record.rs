@@ -4,7 +4,7 @@ use bedrud_webhook::WebhookRejection;
 use bedrud_webhook::types::encode::to_bedrud_json;
 use bedrud_webhook::types::{Envelope, Timestamp};
 use http::StatusCode;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::strict::Deviation;
 
@@ -56,9 +56,8 @@ impl Record {
         body: &[u8],
         strict: Vec<Deviation>,
     ) -> Self {
-        let data =
-            serde_json::from_str::<Map<String, Value>>(envelope.raw_data()).unwrap_or_default();
-        let fields = data
+        let fields = envelope
+            .data_fields()
             .iter()
             .map(|(key, value)| (printable(key), show_value(value)))
             .collect();
@@ -224,6 +223,23 @@ mod tests {
             "{line}"
         );
         assert!(line.contains(r#"k\u{1b}="line\nbreak""#), "{line}");
+    }
+
+    #[test]
+    fn data_fields_are_shown_as_received_whatever_their_keys() {
+        // serde_json's `Value` would read the nested object as the JSON
+        // text `1`, and show `x=1`.
+        let body = r#"{"data":{"x":{"$serde_json::private::RawValue":"1"}},"event":"room.paused","timestamp":"2026-04-01T12:34:56Z"}"#;
+        let envelope = Envelope::from_slice(body.as_bytes()).unwrap();
+        let line = Record::accepted(
+            at(),
+            StatusCode::NO_CONTENT,
+            &envelope,
+            body.as_bytes(),
+            Vec::new(),
+        )
+        .line();
+        assert!(line.contains("x={…}"), "{line}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::timestamp::Timestamp;
 /// assert_eq!(envelope.timestamp.to_string(), "2026-04-01T12:34:56Z");
 ///
 /// // `seats` is not modelled, but it is still there...
-/// let extra: serde_json::Value = serde_json::from_str(envelope.raw_data())?;
+/// let extra = envelope.data_fields();
 /// assert_eq!(extra["seats"], 12);
 /// // ...and re-encoding gives Bedrud's bytes back.
 /// assert_eq!(envelope.to_bedrud_json(), body);
@@ -137,6 +137,31 @@ impl Envelope {
         &self.data
     }
 
+    /// [`raw_data`](Self::raw_data) as a JSON object, every field, modelled
+    /// or not, with its value as received.
+    ///
+    /// Prefer this to `serde_json::from_str(envelope.raw_data())`: with
+    /// serde_json's `raw_value` or `arbitrary_precision` feature on anywhere
+    /// in a build, `serde_json::Value` reads an object whose first key is
+    /// `$serde_json::private::RawValue` (or `…Number`) as something else,
+    /// and a received `data` object may hold any key. This reads every key
+    /// as a key.
+    ///
+    /// ```
+    /// use bedrud_webhook_types::Envelope;
+    ///
+    /// let body = br#"{"data":{"roomId":"r1","x":{"$serde_json::private::RawValue":"1"}},"event":"room.paused","timestamp":"2026-04-01T12:34:56Z"}"#;
+    /// let fields = Envelope::from_slice(body)?.data_fields();
+    /// assert_eq!(fields["roomId"], "r1");
+    /// assert_eq!(fields["x"]["$serde_json::private::RawValue"], "1");
+    /// # Ok::<(), bedrud_webhook_types::ParseError>(())
+    /// ```
+    #[must_use]
+    pub fn data_fields(&self) -> Map<String, Value> {
+        // `data` was checked to be an object when it was received or built.
+        crate::plain::object_from_str(&self.data).unwrap_or_default()
+    }
+
     /// The body Bedrud's Go sender writes for this envelope, byte for byte.
     ///
     /// `data` is the typed event's data. When the envelope was parsed and
@@ -170,13 +195,10 @@ impl Envelope {
         else {
             return data;
         };
-        // `data` was checked to be an object when it was received or built.
-        if let Some(received) = crate::plain::object_from_str(&self.data) {
-            let modelled = modelled_fields(kind);
-            for (key, value) in received {
-                if !modelled.contains(&key.as_str()) {
-                    data.insert(key, value);
-                }
+        let modelled = modelled_fields(kind);
+        for (key, value) in self.data_fields() {
+            if !modelled.contains(&key.as_str()) {
+                data.insert(key, value);
             }
         }
         data
