@@ -205,18 +205,23 @@ mod tests {
         assert_eq!(json.as_bytes(), body);
     }
 
-    #[test]
-    fn unknown_events_are_marked_and_hostile_text_is_defused() {
-        let body = "{\"data\":{\"k\\u001b\":\"line\\nbreak\"},\"event\":\"room.paused\\r\",\"timestamp\":\"2026-04-01T12:34:56Z\"}";
+    /// The line of a genuine delivery of `body`, answered 204.
+    fn accepted_line(body: &str) -> String {
         let envelope = Envelope::from_slice(body.as_bytes()).unwrap();
-        let line = Record::accepted(
+        Record::accepted(
             at(),
             StatusCode::NO_CONTENT,
             &envelope,
             body.as_bytes(),
             Vec::new(),
         )
-        .line();
+        .line()
+    }
+
+    #[test]
+    fn unknown_events_are_marked_and_hostile_text_is_defused() {
+        let body = "{\"data\":{\"k\\u001b\":\"line\\nbreak\"},\"event\":\"room.paused\\r\",\"timestamp\":\"2026-04-01T12:34:56Z\"}";
+        let line = accepted_line(body);
         assert!(!line.chars().any(char::is_control), "{line:?}");
         assert!(
             line.contains("room.paused\\r (unknown event, accepted)"),
@@ -230,15 +235,7 @@ mod tests {
         // serde_json's `Value` would read the nested object as the JSON
         // text `1`, and show `x=1`.
         let body = r#"{"data":{"x":{"$serde_json::private::RawValue":"1"}},"event":"room.paused","timestamp":"2026-04-01T12:34:56Z"}"#;
-        let envelope = Envelope::from_slice(body.as_bytes()).unwrap();
-        let line = Record::accepted(
-            at(),
-            StatusCode::NO_CONTENT,
-            &envelope,
-            body.as_bytes(),
-            Vec::new(),
-        )
-        .line();
+        let line = accepted_line(body);
         assert!(line.contains("x={…}"), "{line}");
     }
 
