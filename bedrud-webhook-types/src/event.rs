@@ -157,13 +157,14 @@ impl Event {
             };
             return Ok(Event::Unknown(UnknownEvent::new(name, data)));
         };
-        let members = match data {
-            None => Members::default(),
+        let mut members = Members::default();
+        if let Some(json) = data {
             // `json` is valid JSON already, so the only possible failure is
             // that it is not an object.
-            Some(json) => Members::from_json(json)
-                .map_err(|_| ParseError::DataNotObject { event: Some(kind) })?,
-        };
+            members
+                .read(json)
+                .map_err(|_| ParseError::DataNotObject { event: Some(kind) })?;
+        }
         let in_event = |e| ParseError::in_event(kind, e);
         Ok(match kind {
             EventKind::RoomCreated => {
