@@ -13,41 +13,52 @@ use crate::{VerifiedBody, Webhook, WebhookRejection};
 
 /// What an integration can hand on once a delivery passed the verifier.
 pub(crate) trait Receive: Sized {
-    /// Builds the value from a delivery that passed every check; `body` is
-    /// the same bytes `delivery` borrows from, shared rather than copied.
-    fn from_verified(
-        delivery: &VerifiedDelivery<'_>,
-        body: &Bytes,
-    ) -> Result<Self, WebhookRejection>;
+    /// What is read from the delivery while it still borrows the body.
+    type Parsed;
+
+    /// Reads what this value needs from a delivery that passed every check.
+    fn parse(delivery: &VerifiedDelivery<'_>) -> Result<Self::Parsed, WebhookRejection>;
+
+    /// The result, given the body back: moved, not cloned, so that keeping
+    /// it costs no reference count.
+    fn with_body(parsed: Self::Parsed, body: Bytes) -> Self;
 }
 
 impl Receive for Webhook {
-    fn from_verified(
-        delivery: &VerifiedDelivery<'_>,
-        _body: &Bytes,
-    ) -> Result<Self, WebhookRejection> {
-        Ok(Webhook(Envelope::from_raw(&delivery.envelope)?))
+    type Parsed = Envelope;
+
+    fn parse(delivery: &VerifiedDelivery<'_>) -> Result<Envelope, WebhookRejection> {
+        Ok(Envelope::from_raw(&delivery.envelope)?)
+    }
+
+    fn with_body(envelope: Envelope, _body: Bytes) -> Self {
+        Webhook(envelope)
     }
 }
 
 impl Receive for VerifiedBody {
-    fn from_verified(
-        _delivery: &VerifiedDelivery<'_>,
-        body: &Bytes,
-    ) -> Result<Self, WebhookRejection> {
-        Ok(VerifiedBody(body.clone()))
+    type Parsed = ();
+
+    fn parse(_delivery: &VerifiedDelivery<'_>) -> Result<(), WebhookRejection> {
+        Ok(())
+    }
+
+    fn with_body((): (), body: Bytes) -> Self {
+        VerifiedBody(body)
     }
 }
 
 /// The tower layer hands on both: the typed envelope as an extension, and
 /// the exact bytes as the forwarded body.
 impl Receive for (Envelope, Bytes) {
-    fn from_verified(
-        delivery: &VerifiedDelivery<'_>,
-        body: &Bytes,
-    ) -> Result<Self, WebhookRejection> {
-        let Webhook(envelope) = Webhook::from_verified(delivery, body)?;
-        Ok((envelope, body.clone()))
+    type Parsed = Envelope;
+
+    fn parse(delivery: &VerifiedDelivery<'_>) -> Result<Envelope, WebhookRejection> {
+        Webhook::parse(delivery)
+    }
+
+    fn with_body(envelope: Envelope, body: Bytes) -> Self {
+        (envelope, body)
     }
 }
 
@@ -59,8 +70,8 @@ pub(crate) fn receive<T: Receive>(
     body: Result<Bytes, WebhookRejection>,
 ) -> Result<T, WebhookRejection> {
     body.and_then(|body| {
-        let delivery = verifier.verify_headers(headers, &body)?;
-        T::from_verified(&delivery, &body)
+        let parsed = T::parse(&verifier.verify_headers(headers, &body)?)?;
+        Ok(T::with_body(parsed, body))
     })
     .map_err(refuse)
 }
