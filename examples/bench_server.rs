@@ -16,8 +16,9 @@
 //! - `/verified`: the `Webhook` extractor (axum, actix-web) or
 //!   `VerifyWebhookLayer` (tower on plain hyper): signature, envelope,
 //!   timestamp and headers checked, and the typed `Envelope` parsed;
-//! - `/verified-body` (axum and actix-web): the `VerifiedBody` extractor,
-//!   which verifies and leaves the data unparsed.
+//! - `/verified-body`: the `VerifiedBody` extractor (axum, actix-web) or
+//!   `VerifyWebhookLayer::parse_envelope(false)` (tower on plain hyper),
+//!   which verify and leave the data unparsed.
 //!
 //! Each server runs its handlers on one thread (a current-thread tokio
 //! runtime; one actix-web worker), so that on a two-core machine the load
@@ -164,13 +165,17 @@ mod hyper_server {
 
     pub(super) async fn serve(addr: SocketAddr, verifier: Verifier) -> anyhow::Result<()> {
         let handler = service_fn(handle);
-        let webhook = VerifyWebhookLayer::new(verifier).layer(handler);
+        let layer = VerifyWebhookLayer::new(verifier);
+        let webhook = layer.layer(handler);
+        let verify_only = layer.parse_envelope(false).layer(handler);
         let router = service_fn(move |request: Request<Incoming>| {
             let webhook = webhook.clone();
+            let verify_only = verify_only.clone();
             async move {
                 let response: Response<ResponseBody<Full<Bytes>>> =
                     match (request.method(), request.uri().path()) {
                         (&Method::POST, "/verified") => webhook.oneshot(request).await?,
+                        (&Method::POST, "/verified-body") => verify_only.oneshot(request).await?,
                         (&Method::POST, "/unverified") => {
                             // Read the body whole, as the layer does, and
                             // hand the same request to the same handler.

@@ -7,7 +7,9 @@
 //! - forwards the request with its body intact, as a
 //!   [`RequestBody`] (`Full<Bytes>` holding the exact verified bytes, ready
 //!   at once), with the typed [`Envelope`] in its
-//!   [extensions](http::Request::extensions); or
+//!   [extensions](http::Request::extensions) (unless
+//!   [`parse_envelope(false)`](VerifyWebhookLayer::parse_envelope) says to
+//!   verify only); or
 //! - answers the request itself with the [`WebhookRejection`](crate::WebhookRejection)'s response
 //!   (401, 400 or 413, one line of plain text), and the inner service never
 //!   sees it.
@@ -87,6 +89,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::VerifiedBody;
 use crate::body::{ReadBody, read_body};
 use crate::receive::receive;
 use crate::rejection::BoxError;
@@ -112,14 +115,45 @@ pub type ResponseBody<B> = Either<B, Full<Bytes>>;
 #[derive(Debug, Clone)]
 pub struct VerifyWebhookLayer {
     verifier: Verifier,
+    parse_envelope: bool,
 }
 
 impl VerifyWebhookLayer {
     /// A layer that checks every request with `verifier` (its body limit,
-    /// tolerance and secrets).
+    /// tolerance and secrets), and hands the typed [`Envelope`] on.
     #[must_use]
     pub fn new(verifier: Verifier) -> Self {
-        Self { verifier }
+        Self {
+            verifier,
+            parse_envelope: true,
+        }
+    }
+
+    /// Whether to parse each verified delivery into an [`Envelope`] and put
+    /// it in the request's extensions: yes by default.
+    ///
+    /// With `false` the layer verifies only, like the
+    /// [`VerifiedBody`] extractor: the signature, the timestamp, the headers
+    /// and the envelope's fields are checked as always, the `data` is not
+    /// parsed, and the inner service gets the exact signed bytes and no
+    /// extension. It is for services that parse the body with their own
+    /// types: it saves the typed parse and the extension's allocations, and
+    /// a delivery whose `data` the typed parser would refuse with 400 is
+    /// forwarded instead.
+    ///
+    /// ```
+    /// use bedrud_webhook::tower::VerifyWebhookLayer;
+    /// use bedrud_webhook::{Secret, Verifier};
+    ///
+    /// let verifier = Verifier::new(Secret::new("s3cret")?);
+    /// let verify_only = VerifyWebhookLayer::new(verifier).parse_envelope(false);
+    /// # let _ = verify_only;
+    /// # Ok::<(), bedrud_webhook::verify::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn parse_envelope(mut self, parse: bool) -> Self {
+        self.parse_envelope = parse;
+        self
     }
 }
 
@@ -127,7 +161,7 @@ impl<S> Layer<S> for VerifyWebhookLayer {
     type Service = VerifyWebhook<S>;
 
     fn layer(&self, inner: S) -> VerifyWebhook<S> {
-        VerifyWebhook::new(inner, self.verifier.clone())
+        VerifyWebhook::new(inner, self.verifier.clone()).parse_envelope(self.parse_envelope)
     }
 }
 
@@ -137,13 +171,27 @@ impl<S> Layer<S> for VerifyWebhookLayer {
 pub struct VerifyWebhook<S> {
     inner: S,
     verifier: Verifier,
+    parse_envelope: bool,
 }
 
 impl<S> VerifyWebhook<S> {
-    /// Wraps `inner`, checking every request with `verifier`.
+    /// Wraps `inner`, checking every request with `verifier` and handing the
+    /// typed [`Envelope`] on.
     #[must_use]
     pub fn new(inner: S, verifier: Verifier) -> Self {
-        Self { inner, verifier }
+        Self {
+            inner,
+            verifier,
+            parse_envelope: true,
+        }
+    }
+
+    /// Whether to parse each verified delivery into an [`Envelope`]
+    /// extension; see [`VerifyWebhookLayer::parse_envelope`].
+    #[must_use]
+    pub fn parse_envelope(mut self, parse: bool) -> Self {
+        self.parse_envelope = parse;
+        self
     }
 
     /// A [`VerifyWebhookLayer`] with `verifier`.
@@ -195,6 +243,7 @@ where
             parts,
             service,
             verifier: self.verifier.clone(),
+            parse_envelope: self.parse_envelope,
         }
     }
 }
@@ -215,6 +264,7 @@ pin_project! {
         parts: http::request::Parts,
         service: S,
         verifier: Verifier,
+        parse_envelope: bool,
     }
 }
 
@@ -244,17 +294,23 @@ where
                     // (no allocation: `Uri::default()` is a static "/") is
                     // left behind, as this state is never polled again.
                     let mut parts = std::mem::replace(this.parts, Request::new(()).into_parts().0);
-                    let received = receive::<(Envelope, Bytes)>(
-                        this.verifier,
-                        &DeliveryHeaders::from_header_map(&parts.headers),
-                        body,
-                    );
+                    let headers = DeliveryHeaders::from_header_map(&parts.headers);
+                    let received = if *this.parse_envelope {
+                        receive::<(Envelope, Bytes)>(this.verifier, &headers, body).map(
+                            |(envelope, body)| {
+                                // One extension: every insert into an empty
+                                // `Extensions` allocates, and the verified
+                                // bytes are the body already.
+                                parts.extensions.insert(envelope);
+                                body
+                            },
+                        )
+                    } else {
+                        receive::<VerifiedBody>(this.verifier, &headers, body)
+                            .map(|VerifiedBody(body)| body)
+                    };
                     match received {
-                        Ok((envelope, body)) => {
-                            // One extension: every insert into an empty
-                            // `Extensions` allocates, and the verified bytes
-                            // are the body already.
-                            parts.extensions.insert(envelope);
+                        Ok(body) => {
                             let request = Request::from_parts(parts, Full::new(body));
                             let future = this.service.call(request);
                             this.state.set(State::Calling { future });
@@ -412,6 +468,59 @@ mod tests {
             );
         }
         assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn verify_only_forwards_the_bytes_without_an_envelope() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let verify_only = VerifyWebhookLayer::new(verifier(512)).parse_envelope(false);
+        let typed = VerifyWebhookLayer::new(verifier(512));
+        // Signed by Bedrud's secret, but data the typed parser refuses.
+        let wrong_type = format!(
+            r#"{{"data":{{"fileSizeBytes":-1}},"event":"recording.completed","timestamp":"{}"}}"#,
+            Timestamp::now()
+        )
+        .into_bytes();
+        let genuine = fresh(EventKind::RoomEnded);
+        let forged = Some(format!("sha256={}", "f".repeat(64)));
+        let cases = [
+            // (layer, body, signature, status, what the inner service saw)
+            (&verify_only, genuine.clone(), Some(sign(&genuine)), 200, ""),
+            (
+                &typed,
+                genuine.clone(),
+                Some(sign(&genuine)),
+                200,
+                "room.ended",
+            ),
+            (
+                &verify_only,
+                wrong_type.clone(),
+                Some(sign(&wrong_type)),
+                200,
+                "",
+            ),
+            (&typed, wrong_type.clone(), Some(sign(&wrong_type)), 400, ""),
+            (&verify_only, genuine.clone(), forged, 401, ""),
+            (&verify_only, b"[]".to_vec(), Some(sign(b"[]")), 400, ""),
+            (
+                &verify_only,
+                vec![b'{'; 513],
+                Some(sign(&[b'{'; 513])),
+                413,
+                "",
+            ),
+        ];
+        for (layer, body, signature, status, seen) in cases {
+            let (got, text) =
+                answer(layer.layer(echo(calls.clone())), request(body, signature)).await;
+            assert_eq!(got.as_u16(), status, "{text}");
+            if got.is_success() {
+                // `echo` names the envelope it found: none without parsing.
+                assert_eq!(text, seen);
+            }
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     /// A body that arrives in pieces and does not know its length.
