@@ -369,7 +369,8 @@ impl RecordingData {
             file_url: m.string(FILE_URL)?,
             file_size_bytes: m.unsigned(FILE_SIZE_BYTES)?,
             duration_ms: m.unsigned(DURATION_MS)?,
-            status: m.string(STATUS)?.map(RecordingStatus::from),
+            // Borrowed: only a status this crate does not know is copied.
+            status: m.str(STATUS)?.map(RecordingStatus::from),
         })
     }
 

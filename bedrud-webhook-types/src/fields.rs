@@ -172,13 +172,18 @@ impl<'a> Members<'a> {
             .filter(|value| !matches!(value, Member::Null)))
     }
 
-    /// A string field; absent and `null` read as `None`.
-    pub(crate) fn string(&self, field: &'static str) -> Result<Option<String>, FieldError> {
+    /// A string field, borrowed; absent and `null` read as `None`.
+    pub(crate) fn str(&self, field: &'static str) -> Result<Option<&str>, FieldError> {
         match self.get(field)? {
             None => Ok(None),
-            Some(Member::Str(s)) => Ok(Some(s.as_ref().to_owned())),
+            Some(Member::Str(s)) => Ok(Some(s.as_ref())),
             Some(other) => Err(wrong_type(field, STRING, other.json_type())),
         }
+    }
+
+    /// A string field, owned; absent and `null` read as `None`.
+    pub(crate) fn string(&self, field: &'static str) -> Result<Option<String>, FieldError> {
+        Ok(self.str(field)?.map(str::to_owned))
     }
 
     /// An unsigned integer field; absent and `null` read as `None`.
