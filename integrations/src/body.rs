@@ -83,13 +83,17 @@ mod http_body_reader {
             }
         }
 
-        /// Appends a frame. `hint` sizes the one buffer of a body in
-        /// several frames, which then grows no further for an honest one.
-        fn push(&mut self, data: Bytes, hint: usize) {
+        /// Appends a frame. `remaining` (the body's lower bound of what is
+        /// still to come) is asked for only when a second frame arrives, to
+        /// size the one buffer of a body in several frames, which then grows
+        /// no further for an honest one; at most `limit` is reserved.
+        fn push(&mut self, data: Bytes, remaining: impl FnOnce() -> usize, limit: usize) {
             *self = match std::mem::replace(self, Buffer::Empty) {
                 Buffer::Empty => Buffer::One(data),
                 Buffer::One(first) => {
-                    let mut all = BytesMut::with_capacity(hint.max(first.len() + data.len()));
+                    let read = first.len() + data.len();
+                    let hint = remaining().saturating_add(read).min(limit);
+                    let mut all = BytesMut::with_capacity(hint.max(read));
                     all.extend_from_slice(&first);
                     all.extend_from_slice(&data);
                     Buffer::Many(all)
@@ -118,13 +122,17 @@ mod http_body_reader {
         B::Error: Into<BoxError>,
     {
         let declared = headers.get(CONTENT_LENGTH).map(|v| v.as_bytes());
-        let hinted = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
-        let refused = declared_too_large(declared, limit) || hinted > limit;
+        let refused = declared_too_large(declared, limit) || lower_bound(&body) > limit;
         ReadBody {
             body,
             limit,
             read: (!refused).then_some(Buffer::Empty),
         }
+    }
+
+    /// The least the body says it still holds, in bytes.
+    fn lower_bound<B: Body>(body: &B) -> usize {
+        usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX)
     }
 
     impl<B> Future for ReadBody<B>
@@ -168,11 +176,8 @@ mod http_body_reader {
                 }
                 // For `Bytes` frames (hyper's) this takes the frame as it is.
                 let data = data.copy_to_bytes(data.remaining());
-                let hint = usize::try_from(this.body.size_hint().lower())
-                    .unwrap_or(usize::MAX)
-                    .saturating_add(read.len() + data.len())
-                    .min(limit);
-                read.push(data, hint);
+                let body = this.body.as_ref();
+                read.push(data, || lower_bound(body.get_ref()), limit);
             }
         }
     }
