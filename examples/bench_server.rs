@@ -155,8 +155,9 @@ mod hyper_server {
         response
     }
 
-    /// The trivial handler of both routes, called as a tower service on
-    /// both: on `/verified` behind the layer, on `/unverified` directly.
+    /// The trivial handler of every route, called as a tower service on
+    /// each: on `/verified` and `/verified-body` behind the layer (typed,
+    /// and verifying only), on `/unverified` directly.
     async fn handle(request: Request<RequestBody>) -> Result<Response<Full<Bytes>>, Infallible> {
         black_box(request.extensions().get::<Envelope>());
         black_box(request.body());
