@@ -1,7 +1,7 @@
 //! Writes the deliveries the end-to-end benchmark sends (`.ci/bench-e2e`,
-//! see BENCHMARKS.md): genuinely signed, as Bedrud signs them, with a
-//! timestamp of now, so that they pass the verifier's ±5-minute window for
-//! the length of a benchmark run.
+//! BENCHMARKS.md): genuinely signed, as Bedrud signs them, with a timestamp
+//! of now, so that they pass the verifier's ±5-minute window for the length
+//! of a benchmark run.
 //!
 //! ```text
 //! target/release/examples/bench_deliveries <dir> [count]
@@ -20,9 +20,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use bedrud_webhook::verify::sign;
+use bedrud_webhook::delivery::Delivery;
 use bedrud_webhook::{
-    Envelope, Event, ParticipantData, RecordingData, RoomData, Secret, Timestamp,
+    Envelope, Event, RecordingData, RecordingStatus, RoomData, Secret, Timestamp,
 };
 
 const DEFAULT_SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
@@ -45,24 +45,45 @@ fn main() -> anyhow::Result<()> {
     let mut genuine = String::new();
     let mut forged = String::new();
     for i in 0..count {
-        let room = format!("3f2b9c4e-8a1d-4e6b-9f0a-{i:012x}");
+        let room_id = format!("3f2b9c4e-8a1d-4e6b-9f0a-{i:012x}");
+        let room = RoomData::new(
+            room_id.as_str(),
+            "weekly-sync",
+            "7a1e0c2d-5b3f-4a9e-8c6d-1f2e3a4b5c6d",
+        );
         let event = match i % 5 {
-            0 => Event::RoomCreated(RoomData::sample().with_room_id(&room)),
-            1 => Event::ParticipantJoined(ParticipantData::sample().with_room_id(&room)),
-            2 => Event::RoomEnded(RoomData::sample().with_room_id(&room)),
-            3 => Event::RecordingCompleted(RecordingData::sample().with_room_id(&room)),
+            0 => Event::RoomCreated(room),
+            1 => Event::ParticipantJoined(room),
+            2 => Event::RoomEnded(room),
+            3 => {
+                let mut recording =
+                    RecordingData::new(format!("rec-{i:08x}"), room_id.as_str(), "weekly-sync");
+                recording.file_url = Some(format!("https://files.example.com/rec-{i:08x}.mp4"));
+                recording.file_size_bytes = Some(734_003_200);
+                recording.duration_ms = Some(3_541_000);
+                recording.status = Some(RecordingStatus::Completed);
+                Event::RecordingCompleted(recording)
+            }
             _ => Event::Ping,
         };
         let envelope = Envelope::new(event, now);
-        let body = envelope.to_bedrud_json();
-        let text = std::str::from_utf8(&body).context("Bedrud's JSON is UTF-8")?;
+        let delivery = Delivery::new(&envelope);
+        let text = std::str::from_utf8(delivery.body()).context("Bedrud's JSON is UTF-8")?;
         anyhow::ensure!(
             !text.contains(['\t', '\n', '\r']),
             "body with a raw tab or newline"
         );
         let name = envelope.event.name();
-        writeln!(genuine, "{}\t{name}\t{now}\t{text}", sign(&secret, &body))?;
-        writeln!(forged, "{}\t{name}\t{now}\t{text}", sign(&forger, &body))?;
+        writeln!(
+            genuine,
+            "{}\t{name}\t{now}\t{text}",
+            delivery.signature(&secret)
+        )?;
+        writeln!(
+            forged,
+            "{}\t{name}\t{now}\t{text}",
+            delivery.signature(&forger)
+        )?;
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (file, text) in [("genuine.tsv", genuine), ("forged.tsv", forged)] {

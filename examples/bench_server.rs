@@ -1,6 +1,6 @@
-//! The server of the end-to-end benchmark (`.ci/bench-e2e`, see
-//! BENCHMARKS.md): one framework, the same trivial handler on a verified and
-//! an unverified route, so that the difference is what verification costs.
+//! The server of the end-to-end benchmark (`.ci/bench-e2e`, BENCHMARKS.md):
+//! one framework, the same trivial handler on a verified and an unverified
+//! route, so that the difference is what verification costs.
 //!
 //! ```text
 //! cargo build --release -p bedrud-webhook-examples --example bench_server
@@ -9,30 +9,27 @@
 //!
 //! Routes, all `POST`, all answering 204 from a handler that does nothing:
 //!
-//! - `/unverified`: the body is read whole (as the verified routes read it)
-//!   and nothing is checked; on tower-hyper the request is then handed to
-//!   the same handler service as `/verified`'s, so that the routes differ by
-//!   the layer alone;
+//! - `/unverified`: the body read whole (as the verified routes read it),
+//!   nothing checked; on tower-hyper the request is then handed to the same
+//!   handler service as `/verified`'s, so the routes differ by the layer alone;
 //! - `/verified`: the `Webhook` extractor (axum, actix-web) or
 //!   `VerifyWebhookLayer` (tower on plain hyper): signature, envelope,
 //!   timestamp and headers checked, and the typed `Envelope` parsed;
-//! - `/verified-body`: the `VerifiedBody` extractor (axum, actix-web) or
-//!   `VerifyWebhookLayer::parse_envelope(false)` (tower on plain hyper),
-//!   which verify and leave the data unparsed.
+//! - `/verified-body` (axum, actix-web): the `VerifiedBody` extractor, which
+//!   verifies and leaves the data unparsed.
 //!
 //! Each server runs its handlers on one thread (a current-thread tokio
 //! runtime; one actix-web worker), so that on a two-core machine the load
 //! generator has the other core. The secret is `BEDRUD_WEBHOOK_SECRET`, or
 //! the golden vectors' `9f86d081884c7d659a2feaa0c55ad015`. No tracing
-//! subscriber is installed, so rejections are not logged: what is measured
-//! is the check, not a log sink.
+//! subscriber is installed: what is measured is the check, not a log sink.
 
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::net::SocketAddr;
 
 use anyhow::{Context as _, bail};
-use bedrud_webhook::tower::{RequestBody, ResponseBody, VerifyWebhookLayer};
+use bedrud_webhook::tower::VerifyWebhookLayer;
 use bedrud_webhook::{Envelope, Secret, VerifiedBody, Verifier, Webhook};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Either, Full};
@@ -41,7 +38,7 @@ use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tower::{Layer, ServiceExt, service_fn};
+use tower::{Layer as _, ServiceExt as _, service_fn};
 
 /// The golden vectors' secret (bedrud-wire-format.md).
 const DEFAULT_SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
@@ -149,37 +146,32 @@ mod actix_server {
 mod hyper_server {
     use super::*;
 
-    fn no_content() -> Response<Full<Bytes>> {
+    fn answer(status: StatusCode) -> Response<Full<Bytes>> {
         let mut response = Response::new(Full::default());
-        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.status_mut() = status;
         response
     }
 
-    /// The trivial handler of every route, called as a tower service on
-    /// each: on `/verified` and `/verified-body` behind the layer (typed,
-    /// and verifying only), on `/unverified` directly.
-    async fn handle(request: Request<RequestBody>) -> Result<Response<Full<Bytes>>, Infallible> {
+    /// The trivial handler of both routes, a tower service: on `/verified`
+    /// behind the layer, on `/unverified` called directly.
+    async fn handle(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
         black_box(request.extensions().get::<Envelope>());
         black_box(request.body());
-        Ok(no_content())
+        Ok(answer(StatusCode::NO_CONTENT))
     }
 
     pub(super) async fn serve(addr: SocketAddr, verifier: Verifier) -> anyhow::Result<()> {
         let handler = service_fn(handle);
-        let layer = VerifyWebhookLayer::new(verifier);
-        let webhook = layer.layer(handler);
-        let verify_only = layer.parse_envelope(false).layer(handler);
+        let webhook = VerifyWebhookLayer::new(verifier).layer(handler);
         let router = service_fn(move |request: Request<Incoming>| {
             let webhook = webhook.clone();
-            let verify_only = verify_only.clone();
             async move {
-                let response: Response<ResponseBody<Full<Bytes>>> =
+                let response: Response<Either<Full<Bytes>, String>> =
                     match (request.method(), request.uri().path()) {
                         (&Method::POST, "/verified") => webhook.oneshot(request).await?,
-                        (&Method::POST, "/verified-body") => verify_only.oneshot(request).await?,
                         (&Method::POST, "/unverified") => {
                             // Read the body whole, as the layer does, and
-                            // hand the same request to the same handler.
+                            // hand the request to the same handler.
                             let (parts, body) = request.into_parts();
                             match body.collect().await {
                                 Ok(body) => {
@@ -187,18 +179,10 @@ mod hyper_server {
                                         Request::from_parts(parts, Full::new(body.to_bytes()));
                                     handler.oneshot(request).await?.map(Either::Left)
                                 }
-                                Err(_) => {
-                                    let mut response = no_content();
-                                    *response.status_mut() = StatusCode::BAD_REQUEST;
-                                    response.map(Either::Left)
-                                }
+                                Err(_) => answer(StatusCode::BAD_REQUEST).map(Either::Left),
                             }
                         }
-                        _ => {
-                            let mut response = no_content();
-                            *response.status_mut() = StatusCode::NOT_FOUND;
-                            response.map(Either::Left)
-                        }
+                        _ => answer(StatusCode::NOT_FOUND).map(Either::Left),
                     };
                 Ok::<_, Infallible>(response)
             }

@@ -2,83 +2,121 @@
 //! `POST /webhooks/bedrud`, no web framework.
 //!
 //! ```text
-//! BEDRUD_WEBHOOK_SECRET=<secret> cargo run --example tower_receiver
+//! BEDRUD_WEBHOOK_SECRET=<secret from Bedrud's admin> ADDR=127.0.0.1:3000 cargo run --example tower_receiver
 //! ```
 //!
-//! `VerifyWebhookLayer` answers forged, stale, malformed or oversized
-//! requests itself (401, 400 or 413); the handler behind it sees only
-//! verified deliveries, with the typed `Envelope` in the request extensions.
+//! `VerifyWebhookLayer` answers forged, stale, malformed, oversized or too
+//! slow requests itself (401, 400, 413 or 408, with a warning in the log);
+//! the handler behind it sees only verified deliveries, with the typed
+//! `Envelope` in the request's extensions.
+//!
+//! To use this file as `src/main.rs` of a crate of your own (bedrud-webhook
+//! is not on crates.io yet):
+//!
+//! ```toml
+//! [dependencies]
+//! bedrud-webhook = { git = "https://github.com/bedrud/bedrud-webhook", features = ["tower"] }
+//! bytes = "1"
+//! http-body-util = "0.1"
+//! hyper = { version = "1", features = ["server", "http1"] }
+//! hyper-util = { version = "0.1", features = ["tokio"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "time", "sync"] }
+//! tower = { version = "0.5", features = ["util"] }
+//! tracing = "0.1"
+//! tracing-subscriber = "0.3"
+//! ```
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use bedrud_webhook::Envelope;
-use bedrud_webhook::tower::{RequestBody, ResponseBody, VerifyWebhookLayer};
-use bedrud_webhook_examples::{Config, WEBHOOK_PATH, init_tracing, log_event};
+use bedrud_webhook::tower::VerifyWebhookLayer;
+use bedrud_webhook::{Envelope, Event, Secret, Verifier};
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use tower::{Layer, ServiceExt, service_fn};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::{Layer, ServiceExt};
+
+/// A client must send its request head within this time.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// At most this many connections at once; more wait in the listen queue.
+const MAX_CONNECTIONS: usize = 1024;
 
 /// Runs for verified deliveries only; any 2xx tells Bedrud it arrived.
-async fn bedrud(request: Request<RequestBody>) -> Result<Response<Full<Bytes>>, Infallible> {
-    // The layer put the envelope there before calling us.
-    let status = match request.extensions().get::<Envelope>() {
-        Some(envelope) => {
-            log_event(envelope);
-            StatusCode::NO_CONTENT
-        }
-        None => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    Ok(with_status(status))
-}
-
-fn with_status(status: StatusCode) -> Response<Full<Bytes>> {
+async fn bedrud(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
     let mut response = Response::new(Full::default());
-    *response.status_mut() = status;
-    response
+    // The layer put the envelope there before calling us.
+    let Some(envelope) = request.extensions().get::<Envelope>() else {
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        return Ok(response);
+    };
+    // `?` (Debug) escapes the strings: a newline in a room name cannot
+    // forge a second log line.
+    match &envelope.event {
+        Event::Unknown { name, data } => {
+            tracing::info!(event = ?name, data = ?data.get(), "verified delivery")
+        }
+        event => tracing::info!(event = ?event.name(), data = ?event, "verified delivery"),
+    }
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    init_tracing();
-    let config = Config::from_env()?;
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let secret = std::env::var("BEDRUD_WEBHOOK_SECRET")
+        .map_err(|_| "set BEDRUD_WEBHOOK_SECRET to the webhook's secret from Bedrud's admin")?;
+    let verifier = Verifier::new(Secret::new(secret)?);
+    let addr: SocketAddr = std::env::var("ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
+        .parse()?;
 
     // Only the webhook route is guarded: other paths get 404, not 401.
-    let webhook = VerifyWebhookLayer::new(config.verifier).layer(service_fn(bedrud));
+    let webhook = VerifyWebhookLayer::new(verifier).layer(tower::service_fn(bedrud));
     let router = service_fn(move |request: Request<Incoming>| {
         let webhook = webhook.clone();
         async move {
-            let response: Response<ResponseBody<Full<Bytes>>> =
-                match (request.method(), request.uri().path()) {
-                    (&Method::POST, WEBHOOK_PATH) => webhook.oneshot(request).await?,
-                    (_, WEBHOOK_PATH) => {
-                        with_status(StatusCode::METHOD_NOT_ALLOWED).map(Either::Left)
-                    }
-                    _ => with_status(StatusCode::NOT_FOUND).map(Either::Left),
-                };
-            Ok::<_, Infallible>(response)
+            if request.method() == Method::POST && request.uri().path() == "/webhooks/bedrud" {
+                return webhook.oneshot(request).await;
+            }
+            let mut response = Response::new(Either::Right(String::new()));
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            Ok(response)
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    tracing::info!(
-        "listening on http://{}{WEBHOOK_PATH}",
-        listener.local_addr()?
-    );
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!("listening on http://{addr}/webhooks/bedrud");
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let (stream, peer) = listener.accept().await?;
-        let service = TowerToHyperService::new(router.clone());
-        tokio::spawn(async move {
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+        let slot = Arc::clone(&slots).acquire_owned().await?;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors (EMFILE), for one: wait, keep serving.
+                tracing::error!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
+        };
+        let router = router.clone();
+        tokio::spawn(async move {
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), router)
+                .await;
+            drop(slot);
         });
     }
 }

@@ -1,365 +1,351 @@
-//! `listen`: a verifying receiver built on the axum integration, printing
-//! one line per request.
+//! `listen`: a verifying receiver built on the axum integration's extractor,
+//! served by hyper with a request-head timeout and a cap on connections. The
+//! receiver only answers and passes on what it saw; one printer writes the
+//! lines (or JSON lines) and the verdict.
 
+use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::ffi::OsString;
-use std::process::ExitCode;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::body::Body;
+use axum::extract::FromRequest;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use bedrud_webhook::types::{Envelope, Timestamp};
-use bedrud_webhook::verify::Secret;
-use bedrud_webhook::{VerifiedBody, Verifier, WebhookRejection};
+use bedrud_webhook::headers::{EVENT, WEBHOOK_EVENT};
+use bedrud_webhook::{Envelope, EventKind, Timestamp, VerifiedBody, Verifier, WebhookRejection};
+use bytes::Bytes;
 use http::header::ALLOW;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use http::{HeaderMap, Method, Request, StatusCode};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::cli::ListenArgs;
-use crate::exit::{self, UsageError};
-use crate::output;
-use crate::record::{Outcome, Record, printable};
-use crate::{secrets, strict};
+use crate::strict::{self, go_json};
+use crate::{err, out, secrets, show, usage};
 
-/// What a genuine delivery is answered with. Bedrud counts any 2xx; no body
-/// is needed, since Bedrud never reads it.
-pub(crate) const ACCEPTED: StatusCode = StatusCode::NO_CONTENT;
+/// How long a client may take to send a request's head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Refusal lines shown per window; the rest are counted and summed up.
+const QUIET_BURST: u64 = 20;
+const QUIET_WINDOW: Duration = Duration::from_secs(10);
 
-/// Where the records of answered requests go.
-#[derive(Debug, Clone)]
-pub(crate) enum Report {
-    /// Printed: readable lines, or envelopes as JSON lines.
-    Print {
-        /// `--json`.
-        json: bool,
-    },
-    /// Handed over, for `demo` to compare with what it expected.
-    Channel(UnboundedSender<Record>),
+/// Why a request was refused: the reason, and its explanation.
+type Refusal = (&'static str, String);
+/// Tells [`serve`] to stop.
+pub(crate) type Stop = oneshot::Receiver<()>;
+
+/// One request the receiver answered, as it saw it.
+#[derive(Debug)]
+pub(crate) struct Seen {
+    status: StatusCode,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    /// The verified body, or why the request was refused.
+    pub(crate) outcome: Result<Bytes, Refusal>,
 }
 
-/// The receiver's shared state.
+/// The receiver: `POST path` through the axum integration's extractor, a
+/// refusal for anything else (so that a misaddressed sender shows up too),
+/// and what it saw sent on to the printer.
 #[derive(Debug, Clone)]
 pub(crate) struct Receiver {
     verifier: Verifier,
     path: Arc<str>,
-    strict: bool,
-    report: Report,
-}
-
-impl FromRef<Receiver> for Verifier {
-    fn from_ref(receiver: &Receiver) -> Verifier {
-        receiver.verifier.clone()
-    }
+    seen: mpsc::UnboundedSender<Seen>,
 }
 
 impl Receiver {
-    pub(crate) fn new(verifier: Verifier, path: &str, strict: bool, report: Report) -> Self {
-        Self {
+    pub(crate) fn new(verifier: Verifier, path: &str) -> (Receiver, mpsc::UnboundedReceiver<Seen>) {
+        let (seen, received) = mpsc::unbounded_channel();
+        let receiver = Receiver {
             verifier,
-            path: Arc::from(path),
-            strict,
-            report,
-        }
-    }
-
-    fn report(&self, record: Record) {
-        match &self.report {
-            Report::Channel(sender) => {
-                // The demo stops listening only once it is done sending.
-                let _gone = sender.send(record);
-            }
-            Report::Print { json } => print_record(&record, *json, self.strict),
-        }
-    }
-}
-
-fn print_record(record: &Record, json: bool, strict: bool) {
-    match &record.outcome {
-        Outcome::Accepted {
-            json: envelope,
-            strict: deviations,
-            ..
-        } => {
-            // With --json, standard output carries only envelopes.
-            let note: fn(String) = if json { output::err } else { output::out };
-            if json {
-                output::out(envelope);
-            } else {
-                output::out(record.line());
-            }
-            if strict {
-                if deviations.is_empty() {
-                    note("    strict: matches Bedrud's wire format exactly".to_owned());
-                }
-                for deviation in deviations {
-                    note(format!("    strict: {deviation}"));
-                }
-            }
-        }
-        Outcome::Rejected { .. } if json => output::err(record.line()),
-        Outcome::Rejected { .. } => output::out(record.line()),
-    }
-}
-
-/// The receiver's routes: `POST path` through the axum integration, and a
-/// line for anything else that arrives, so that a misaddressed sender shows
-/// up too.
-pub(crate) fn router(receiver: Receiver) -> Router {
-    let path = receiver.path.to_string();
-    Router::new()
-        .route(&path, post(deliver).fallback(wrong_method))
-        .fallback(not_found)
-        .with_state(receiver)
-}
-
-/// The integration's `VerifiedBody` extractor decides; taking its `Result`
-/// lets a refused delivery be reported before its rejection answers.
-/// The bytes are kept (not only the typed event) for `--strict` and
-/// `--json`; the typed parse then gives the same 400 `Webhook` would.
-async fn deliver(
-    State(receiver): State<Receiver>,
-    headers: HeaderMap,
-    delivery: Result<VerifiedBody, WebhookRejection>,
-) -> Response {
-    let received_at = Timestamp::now();
-    let verified = delivery.and_then(|VerifiedBody(body)| {
-        Envelope::from_slice(&body)
-            .map(|envelope| (body, envelope))
-            .map_err(WebhookRejection::from)
-    });
-    match verified {
-        Ok((body, envelope)) => {
-            let deviations = if receiver.strict {
-                strict::check(&headers, &body)
-            } else {
-                Vec::new()
-            };
-            receiver.report(Record::accepted(
-                received_at,
-                ACCEPTED,
-                &envelope,
-                &body,
-                deviations,
-            ));
-            ACCEPTED.into_response()
-        }
-        Err(rejection) => {
-            receiver.report(Record::rejected(received_at, &rejection));
-            rejection.into_response()
-        }
-    }
-}
-
-async fn wrong_method(State(receiver): State<Receiver>, method: Method) -> Response {
-    let detail = format!(
-        "{} {} is not a delivery; Bedrud POSTs",
-        printable(method.as_str()),
-        receiver.path
-    );
-    receiver.report(Record::refused(
-        Timestamp::now(),
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        detail.clone(),
-    ));
-    let mut response = (StatusCode::METHOD_NOT_ALLOWED, format!("{detail}\n")).into_response();
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static("POST"));
-    response
-}
-
-async fn not_found(State(receiver): State<Receiver>, method: Method, uri: Uri) -> Response {
-    let detail = format!(
-        "nothing at {} {}; deliveries go to POST {}",
-        printable(method.as_str()),
-        printable(uri.path()),
-        receiver.path
-    );
-    receiver.report(Record::refused(
-        Timestamp::now(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-        detail.clone(),
-    ));
-    (StatusCode::NOT_FOUND, format!("{detail}\n")).into_response()
-}
-
-/// Listens until Ctrl-C.
-pub(crate) async fn run(args: &ListenArgs, env: Option<OsString>) -> anyhow::Result<ExitCode> {
-    if !args.path.starts_with('/') {
-        return Err(UsageError::new(format!(
-            "--path {:?} must start with /, such as /webhooks/bedrud",
-            args.path
-        ))
-        .into());
-    }
-    let mut secrets = secrets::several(&args.secrets, env)?.into_iter();
-    let (current, generated) = match secrets.next() {
-        Some(secret) => (secret, false),
-        None => (
-            Secret::generate().context("cannot generate a secret")?,
-            true,
-        ),
-    };
-    if generated {
-        // The one time a secret is printed: nobody else knows it yet, and
-        // without it no sender can be configured.
-        output::err(
-            "no secret given, so one was generated the way Bedrud does; it is shown only now:",
-        );
-        output::err(format!("  {}", String::from_utf8_lossy(current.expose())));
-        output::err(
-            "  enter it as the webhook's secret in Bedrud's admin dashboard, or pass it to \
-             `bedrud-webhook trigger --secret`",
-        );
-    }
-    let previous: Vec<Secret> = secrets.collect();
-    let secret_count = 1 + previous.len();
-    let verifier = Verifier::builder(current)
-        .previous_secrets(previous)
-        .tolerance(Duration::from_secs(args.tolerance))
-        .body_limit(args.max_body)
-        .build();
-
-    let listener = TcpListener::bind(args.addr).await.with_context(|| {
-        format!(
-            "cannot listen on {}: is another program using it? choose another with --addr",
-            args.addr
-        )
-    })?;
-    let local = listener
-        .local_addr()
-        .context("cannot tell which address the listener got")?;
-    let report = Report::Print { json: args.json };
-    let app = router(Receiver::new(verifier, &args.path, args.strict, report));
-    output::err(format!(
-        "listening on http://{local}{} ({secret_count} secret{}, tolerance ±{} s, body limit {} bytes{}); Ctrl-C stops",
-        args.path,
-        if secret_count == 1 { "" } else { "s" },
-        args.tolerance,
-        args.max_body,
-        if args.strict { ", strict" } else { "" },
-    ));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            // If Ctrl-C cannot be watched, serve until killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-        .await
-        .context("the listener failed")?;
-    Ok(exit::status(true))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bedrud_webhook::sender::{Delivery, Sender};
-    use bedrud_webhook::types::{Event, EventKind};
-    use bytes::Bytes;
-    use tokio::sync::mpsc;
-
-    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
-
-    /// A receiver on a free loopback port, with its records.
-    async fn serve(strict: bool) -> (String, mpsc::UnboundedReceiver<Record>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let verifier = Verifier::new(Secret::new(SECRET).unwrap());
-        let app = router(Receiver::new(
-            verifier,
-            "/hook",
-            strict,
-            Report::Channel(tx),
-        ));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (base, rx)
-    }
-
-    async fn send(request: http::Request<Bytes>) -> (StatusCode, String) {
-        let (report, body) = Sender::new().send_and_read(request, 4096).await.unwrap();
-        (report.status, String::from_utf8(body.to_vec()).unwrap())
-    }
-
-    async fn deliver(base: &str, delivery: &Delivery) -> (StatusCode, String) {
-        let url = format!("{base}/hook");
-        send(
-            delivery
-                .request(&url, &Secret::new(SECRET).unwrap())
-                .unwrap(),
-        )
-        .await
-    }
-
-    #[tokio::test]
-    async fn genuine_deliveries_are_answered_204_and_recorded() {
-        let (base, mut records) = serve(true).await;
-        let envelope = Envelope::new(Event::sample(EventKind::RoomCreated), Timestamp::now());
-        let (status, _) = deliver(&base, &Delivery::new(&envelope)).await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
-        let record = records.recv().await.unwrap();
-        let Outcome::Accepted { event, strict, .. } = &record.outcome else {
-            panic!("{record:?}");
+            path: path.into(),
+            seen,
         };
-        assert_eq!(event, "room.created");
-        // The sender is the reference: strict finds nothing to report.
-        assert_eq!(strict, &[]);
+        (receiver, received)
     }
 
-    #[tokio::test]
-    async fn rejections_keep_the_integrations_answer_and_are_recorded() {
-        let (base, mut records) = serve(false).await;
-        let stale = Delivery::from_data(
-            "ping",
-            Timestamp::parse("2020-01-01T00:00:00Z").unwrap(),
-            &serde_json::Map::new(),
-        );
-        let (status, body) = deliver(&base, &stale).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert!(body.starts_with("stale delivery"), "{body}");
-        assert_eq!(
-            records.recv().await.unwrap().reason(),
-            Some("timestamp_too_old")
-        );
+    async fn answer(self, peer: SocketAddr, request: Request<Incoming>) -> Response {
+        let headers = request.headers().clone();
+        let right_path = request.uri().path() == &*self.path;
+        let (outcome, response) = if request.method() != Method::POST || !right_path {
+            let (method, path) = (show(request.method().as_str()), show(request.uri().path()));
+            let reason = match right_path {
+                true => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+                false => (StatusCode::NOT_FOUND, "not_found"),
+            };
+            let detail = format!("{method} {path}: deliveries go to POST {}", self.path);
+            let response = (reason.0, [(ALLOW, "POST")], format!("{detail}\n")).into_response();
+            (Err((reason.1, detail)), response)
+        } else {
+            let request = request.map(Body::new);
+            let verified = VerifiedBody::from_request(request, &self.verifier).await;
+            match verified.and_then(typed) {
+                Ok(body) => (Ok(body), StatusCode::NO_CONTENT.into_response()),
+                Err(no) => (Err((no.reason(), no.to_string())), no.into_response()),
+            }
+        };
+        let status = response.status();
+        let _stopping = self.seen.send(Seen {
+            status,
+            peer,
+            headers,
+            outcome,
+        });
+        response
+    }
+}
 
-        // Genuinely signed, but a known event's data has the wrong type:
-        // the same 400 the `Webhook` extractor gives.
-        let bad = format!(
-            r#"{{"data":{{"durationMs":"1h"}},"event":"recording.completed","timestamp":"{}"}}"#,
-            Timestamp::now()
-        );
-        let (status, _) = deliver(&base, &Delivery::from_body(bad)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(records.recv().await.unwrap().reason(), Some("invalid_data"));
+/// The body, once its data has the types its event needs: the same 400 the
+/// integration's `Webhook` extractor gives.
+fn typed(VerifiedBody(body): VerifiedBody) -> Result<Bytes, WebhookRejection> {
+    let parsed = Envelope::from_slice(&body).map_err(bedrud_webhook::VerifyError::from);
+    parsed.map(|_| body).map_err(WebhookRejection::from)
+}
+
+/// Serves `receiver` until `stop`: HTTP/1.1 with a head timeout, at most
+/// `max` connections at once, accept errors waited out. Requests in
+/// progress are answered before it returns.
+pub(crate) async fn serve(listener: TcpListener, receiver: Receiver, max: usize, stop: Stop) {
+    let slots = Arc::new(Semaphore::new(max));
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT);
+    tokio::pin!(stop);
+    loop {
+        let next = async { (slots.clone().acquire_owned().await, listener.accept().await) };
+        let (slot, accepted) = tokio::select! {
+            _ = &mut stop => break,
+            next = next => next,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait, at most a line a second.
+                let at = Timestamp::now();
+                err(format!("{at}  cannot accept connections: {e}"));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let receiver = receiver.clone();
+        let service = service_fn(move |request| {
+            let answer = receiver.clone().answer(peer, request);
+            async move { Ok::<_, Infallible>(answer.await) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _closed_either_way = connection.await;
+            drop(slot);
+        });
+    }
+    let _idle_ones_are_cut = tokio::time::timeout(QUIET_WINDOW, graceful.shutdown()).await;
+}
+
+/// Listens until Ctrl-C, or until `--count` / `--timeout`; then the verdict.
+pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Result<bool> {
+    if !args.path.starts_with('/') {
+        return Err(usage(format!("--path {:?} must start with /", args.path)));
+    }
+    if args.max_body == 0 {
+        err("warning: --max-body 0 refuses every delivery with 413");
+    }
+    let mut secrets = secrets::several(&args.secrets, env)?;
+    if secrets.is_empty() {
+        secrets.push(secrets::generate_and_show()?);
+    }
+    let count = secrets.len();
+    let window = match args.no_timestamp_check {
+        true => "no timestamp check".to_owned(),
+        false => format!("tolerance ±{} s", args.tolerance),
+    };
+    let mut verifier = secrets::verifier(secrets)?.tolerance(Duration::from_secs(args.tolerance));
+    if args.no_timestamp_check {
+        verifier = verifier.disable_timestamp_check();
+    }
+    // A host name resolves; each address it has is tried in turn.
+    let listener = TcpListener::bind(args.addr.as_str()).await;
+    let listener = listener.with_context(|| format!("cannot listen on {}", args.addr))?;
+    let url = format!("http://{}{}", listener.local_addr()?, args.path);
+    let (limit, strict) = (args.max_body, if args.strict { ", strict" } else { "" });
+    let settings = format!("secrets: {count}, {window}, body limit {limit} bytes{strict}");
+    err(format!("listening on {url} ({settings}); Ctrl-C stops"));
+    let (receiver, mut seen) = Receiver::new(verifier.body_limit(limit).build(), &args.path);
+    let (stop, stopped) = oneshot::channel();
+    let max = args.max_connections as usize;
+    let server = tokio::spawn(serve(listener, receiver, max, stopped));
+
+    let mut printer = Printer::default();
+    (printer.json, printer.strict) = (args.json, args.strict);
+    let timeout = args.timeout.map(Duration::from_secs);
+    let deadline = timeout.map(|timeout| Instant::now() + timeout);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let judged = args.count.is_some() || args.timeout.is_some();
+    let complete = loop {
+        tokio::select! {
+            Some(request) = seen.recv() => {
+                printer.print(&request);
+                if args.count.is_some_and(|n| printer.tally[0] >= n) {
+                    break true;
+                }
+            }
+            _ = tick.tick() => {
+                printer.summarize_hidden(false);
+                if deadline.is_some_and(|at| Instant::now() >= at) {
+                    break args.count.is_none();
+                }
+            }
+            stopped = tokio::signal::ctrl_c() => {
+                stopped?;
+                break !judged;
+            }
+        }
+    };
+    let _ = stop.send(());
+    let _ = server.await;
+    printer.summarize_hidden(true);
+    Ok(!judged || printer.verdict(complete, args.count))
+}
+
+/// Writes the lines (or, with `--json`, one JSON line per request), keeps
+/// the tally, and rations the refusal lines: [`QUIET_BURST`] per
+/// [`QUIET_WINDOW`], the rest counted by reason and summed up in one line,
+/// so that a flood of forgeries is not a flood of lines.
+#[derive(Debug, Default)]
+struct Printer {
+    /// JSON lines on standard output; the lines for people go to standard error.
+    json: bool,
+    strict: bool,
+    /// Requests, refused ones, and accepted ones departing from the wire format.
+    tally: [u64; 3],
+    window: Option<Instant>,
+    shown: u64,
+    hidden: BTreeMap<&'static str, u64>,
+}
+
+impl Printer {
+    fn say(&self, line: String) {
+        if self.json { err(line) } else { out(line) }
     }
 
-    #[tokio::test]
-    async fn misaddressed_requests_are_answered_and_recorded() {
-        let (base, mut records) = serve(false).await;
-        let get = http::Request::get(format!("{base}/hook"))
-            .body(Bytes::new())
-            .unwrap();
-        let (status, body) = send(get).await;
-        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-        assert!(body.contains("Bedrud POSTs"), "{body}");
-        assert_eq!(
-            records.recv().await.unwrap().reason(),
-            Some("method_not_allowed")
-        );
+    fn print(&mut self, seen: &Seen) {
+        self.tally[0] += 1;
+        let (at, status, peer) = (Timestamp::now(), seen.status.as_u16(), seen.peer);
+        // A verified body is a JSON object: the envelope, as the entry's start.
+        let body = seen
+            .outcome
+            .as_ref()
+            .map(|body| serde_json::from_slice(body));
+        let mut entry = Value::Object(body.ok().and_then(Result::ok).unwrap_or_default());
+        (entry["received"], entry["status"], entry["peer"]) =
+            (json!(at), json!(status), json!(peer));
+        match &seen.outcome {
+            Ok(body) => self.accepted(seen, body, &mut entry),
+            Err((reason, detail)) => {
+                self.tally[1] += 1;
+                let event = seen
+                    .headers
+                    .get(EVENT)
+                    .or_else(|| seen.headers.get(WEBHOOK_EVENT));
+                let event = event.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                let shown = event.as_deref().map(|e| format!("  event={}", show(e)));
+                let line = format!("{at}  {status}  refused  {reason}  peer={peer}");
+                self.ration(
+                    reason,
+                    format!("{line}{}  {detail}", shown.unwrap_or_default()),
+                );
+                (entry["outcome"], entry["reason"]) = (json!("refused"), json!(reason));
+                (entry["event"], entry["detail"]) = (json!(event), json!(detail));
+            }
+        }
+        if self.json {
+            out(entry.to_string());
+        }
+    }
 
-        let elsewhere = http::Request::post(format!("{base}/webhooks"))
-            .body(Bytes::new())
-            .unwrap();
-        let (status, body) = send(elsewhere).await;
-        assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(body.contains("deliveries go to POST /hook"), "{body}");
-        assert_eq!(records.recv().await.unwrap().reason(), Some("not_found"));
+    fn accepted(&mut self, seen: &Seen, body: &[u8], entry: &mut Value) {
+        let event = entry["event"].as_str().unwrap_or_default();
+        let at = entry["received"].as_str().unwrap_or_default();
+        let mut line = format!("{at}  {}  {}", seen.status.as_u16(), show(event));
+        if EventKind::from_name(event).is_none() {
+            line.push_str(" (unknown event, accepted)");
+        }
+        for (key, field) in entry["data"].as_object().into_iter().flatten() {
+            let field = match field {
+                Value::String(text) => show(text),
+                other => show(&String::from_utf8_lossy(&go_json(other))),
+            };
+            line.push_str(&format!("  {}={field}", show(key)));
+        }
+        self.say(line);
+        let departures = match self.strict {
+            true => strict::check(&seen.headers, body),
+            false => Vec::new(),
+        };
+        self.tally[2] += u64::from(!departures.is_empty());
+        if self.strict && departures.is_empty() {
+            self.say("    strict: matches Bedrud's wire format exactly".into());
+        }
+        for departure in &departures {
+            self.say(format!("    strict: {}", departure.message));
+        }
+        (entry["outcome"], entry["departures"]) = (json!("accepted"), json!(departures));
+    }
+
+    /// Shows a refusal's line, or counts it when the window's share is spent.
+    fn ration(&mut self, reason: &'static str, line: String) {
+        self.summarize_hidden(false);
+        self.shown += 1;
+        match self.shown > QUIET_BURST {
+            true => *self.hidden.entry(reason).or_default() += 1,
+            false => self.say(line),
+        }
+    }
+
+    /// Once the window is over (or `now`): one line for the refusals it hid.
+    fn summarize_hidden(&mut self, now: bool) {
+        if !now
+            && self
+                .window
+                .is_some_and(|start| start.elapsed() < QUIET_WINDOW)
+        {
+            return;
+        }
+        (self.window, self.shown) = (Some(Instant::now()), 0);
+        let hidden = std::mem::take(&mut self.hidden);
+        let reasons: Vec<String> = hidden.iter().map(|(why, n)| format!("{why}={n}")).collect();
+        let (total, at) = (hidden.values().sum::<u64>(), Timestamp::now());
+        if total > 0 {
+            self.say(format!(
+                "{at}  refused {total} more, not shown: {}",
+                reasons.join(" ")
+            ));
+        }
+    }
+
+    /// The line for CI, and whether the run passed: every request expected
+    /// came, and none was refused or departed from Bedrud's wire format.
+    fn verdict(&self, complete: bool, count: Option<u64>) -> bool {
+        let [total, refused, departed] = self.tally;
+        let expected = count
+            .filter(|_| !complete)
+            .map(|n| format!(" of {n} expected"));
+        let (expected, strict) = (expected.unwrap_or_default(), self.strict);
+        let departing = format!(", {departed} departing from Bedrud's wire format");
+        let departing = if strict { departing.as_str() } else { "" };
+        err(format!(
+            "{total}{expected} requests: {refused} refused{departing}"
+        ));
+        complete && total > 0 && refused == 0 && departed == 0
     }
 }

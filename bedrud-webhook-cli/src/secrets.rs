@@ -1,198 +1,155 @@
 //! Where secrets come from: `--secret`, `--secret-file`, or the environment.
-//!
-//! Every error here names where the bad secret came from, never its value.
+//! Every message here names where a secret came from, never its value.
 
 use std::ffi::OsString;
-use std::path::Path;
 
-use bedrud_webhook::verify::{Secret, SecretError};
+use bedrud_webhook::{Secret, Verifier, VerifierBuilder};
 
-use crate::cli::{SecretArgs, SecretsArgs};
-use crate::exit::UsageError;
+use crate::cli::SecretsArgs;
+use crate::{err, usage};
 
-/// The environment variable a secret is read from when no flag gives one.
+/// The environment variable read when no flag gives a secret.
 pub(crate) const SECRET_ENV: &str = "BEDRUD_WEBHOOK_SECRET";
 
-/// What to say when a command that needs a secret has none.
-pub(crate) const NO_SECRET: &str = "no secret: pass --secret or --secret-file, or set \
-    BEDRUD_WEBHOOK_SECRET (Bedrud shows the secret in its admin dashboard under Settings → Webhooks)";
+const NO_SECRET: &str = "no secret: pass --secret or --secret-file, or set \
+    BEDRUD_WEBHOOK_SECRET (Bedrud's admin dashboard shows it under Settings → Webhooks)";
 
-/// All the secrets given, in order (`--secret`s, then `--secret-file`s),
-/// or the environment's when no flag gives one; empty when there are none.
-pub(crate) fn several(
-    args: &SecretsArgs,
-    env: Option<OsString>,
-) -> Result<Vec<Secret>, UsageError> {
-    let mut secrets = Vec::with_capacity(args.secret.len() + args.secret_file.len());
-    for (i, value) in args.secret.iter().enumerate() {
-        secrets.push(from_flag(value, i, args.secret.len())?);
+/// Every secret given, in order (`--secret`s, then `--secret-file`s), or
+/// the environment's when no flag gives one; empty when there is none.
+pub(crate) fn several(args: &SecretsArgs, env: Option<OsString>) -> anyhow::Result<Vec<Secret>> {
+    let (flags, mut secrets) = (&args.secret, Vec::new());
+    for (i, value) in flags.iter().enumerate() {
+        let source = match flags.len() {
+            1 => "--secret".to_owned(),
+            _ => format!("--secret number {}", i + 1),
+        };
+        secrets.push(make(&source, value.as_bytes().to_vec())?);
     }
     for path in &args.secret_file {
-        secrets.push(from_file(path)?);
+        let source = format!("the secret file {}", path.display());
+        let mut bytes = std::fs::read(path)
+            .map_err(|e| usage(format!("cannot read {source}: {e}; check --secret-file")))?;
+        // Editors end a file with a newline that is not part of the secret;
+        // nothing else is trimmed, so a custom secret keeps its spaces.
+        while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+            bytes.pop();
+        }
+        secrets.push(make(&source, bytes)?);
     }
-    if secrets.is_empty()
-        && let Some(value) = env
-    {
-        secrets.push(from_env(value)?);
+    if let (true, Some(value)) = (secrets.is_empty(), env) {
+        secrets.push(make(SECRET_ENV, value.into_encoded_bytes())?);
     }
     Ok(secrets)
 }
 
-/// The one secret a signing command uses, from the flag, the file, or the
-/// environment, in that order.
-pub(crate) fn one(args: &SecretArgs, env: Option<OsString>) -> Result<Secret, UsageError> {
-    if let Some(value) = &args.secret {
-        from_flag(value, 0, 1)
-    } else if let Some(path) = &args.secret_file {
-        from_file(path)
-    } else if let Some(value) = env {
-        from_env(value)
-    } else {
-        Err(UsageError::new(NO_SECRET))
+/// The one secret a signing command uses: the flag, the file, or the environment.
+pub(crate) fn one(args: &SecretsArgs, env: Option<OsString>) -> anyhow::Result<Secret> {
+    let mut secrets = several(args, env)?;
+    if secrets.len() > 1 {
+        return Err(usage("give one secret to sign with, not several"));
     }
+    secrets.pop().ok_or_else(|| usage(NO_SECRET))
 }
 
-/// The environment's value, read once by `main` and passed in so that tests
-/// need not touch the process environment.
-pub(crate) fn env_value() -> Option<OsString> {
-    std::env::var_os(SECRET_ENV)
-}
-
-fn from_flag(value: &str, index: usize, count: usize) -> Result<Secret, UsageError> {
-    Secret::new(value).map_err(|e| {
-        let which = if count > 1 {
-            format!("--secret number {}", index + 1)
-        } else {
-            "--secret".to_owned()
-        };
-        explain(&which, e)
-    })
-}
-
-fn from_file(path: &Path) -> Result<Secret, UsageError> {
-    let mut bytes = std::fs::read(path).map_err(|e| {
-        UsageError::new(format!(
-            "cannot read the secret file {}: {e}; check the path given to --secret-file",
-            path.display()
-        ))
-    })?;
-    // Editors and `echo` end a file with a newline that is not part of the
-    // secret; nothing else is trimmed, so a custom secret keeps its spaces.
-    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-        bytes.pop();
+/// A verifier builder for these secrets: the first is the current one, the
+/// others previous ones, accepted during a rotation.
+pub(crate) fn verifier(secrets: Vec<Secret>) -> anyhow::Result<VerifierBuilder> {
+    let mut secrets = secrets.into_iter();
+    let mut builder = Verifier::builder(secrets.next().ok_or_else(|| usage(NO_SECRET))?);
+    for previous in secrets {
+        builder = builder.previous_secret(previous);
     }
-    Secret::new(bytes).map_err(|e| explain(&format!("the secret file {}", path.display()), e))
+    Ok(builder)
 }
 
-fn from_env(value: OsString) -> Result<Secret, UsageError> {
-    let value = value.into_string().map_err(|_| {
-        UsageError::new(format!(
-            "{SECRET_ENV} is not valid UTF-8; copy the secret from Bedrud's admin dashboard again"
-        ))
-    })?;
-    Secret::new(value).map_err(|e| explain(SECRET_ENV, e))
+/// A new secret the way Bedrud makes one: 16 random bytes written as 32
+/// lowercase hex characters, which are the key.
+pub(crate) fn generate() -> anyhow::Result<(String, Secret)> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("cannot generate a secret: {e}"))?;
+    let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((text.clone(), Secret::new(text)?))
 }
 
-fn explain(source: &str, error: SecretError) -> UsageError {
-    match error {
-        SecretError::Empty => UsageError::new(format!(
+/// For `listen` without a secret: a new one, shown once, since nobody could
+/// send to the listener otherwise. The only secret the tool ever prints.
+pub(crate) fn generate_and_show() -> anyhow::Result<Secret> {
+    let (text, secret) = generate()?;
+    let then = "enter it in Bedrud's admin dashboard, or pass it to `bedrud-webhook trigger`";
+    err(format!(
+        "no secret given, so one was generated; it is shown only now:\n  {text}\n  {then}"
+    ));
+    Ok(secret)
+}
+
+fn make(source: &str, bytes: Vec<u8>) -> anyhow::Result<Secret> {
+    let spaced = |b: Option<&u8>| b.is_some_and(u8::is_ascii_whitespace);
+    if spaced(bytes.first()) || spaced(bytes.last()) {
+        err(format!(
+            "warning: the secret from {source} begins or ends with whitespace, which is \
+             part of the key; Bedrud's generated secrets are 32 hex characters"
+        ));
+    }
+    Secret::new(bytes).map_err(|_| {
+        usage(format!(
             "the secret from {source} is empty; anyone could forge deliveries for an empty \
              secret, so use the one Bedrud's admin dashboard shows"
-        )),
-        other => UsageError::new(format!("the secret from {source} cannot be used: {other}")),
-    }
+        ))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::path::PathBuf;
 
-    fn several_args(secret: &[&str], secret_file: &[PathBuf]) -> SecretsArgs {
+    fn args(secret: &[&str], secret_file: &[&std::path::Path]) -> SecretsArgs {
+        let secret = secret.iter().map(|s| s.to_string()).collect();
+        let secret_file = secret_file.iter().map(|p| p.to_path_buf()).collect();
         SecretsArgs {
-            secret: secret.iter().map(|s| (*s).to_owned()).collect(),
-            secret_file: secret_file.to_vec(),
+            secret,
+            secret_file,
         }
-    }
-
-    fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
-        let path = std::env::temp_dir().join(format!(
-            "bedrud-webhook-secrets-{}-{name}",
-            std::process::id()
-        ));
-        let mut file = std::fs::File::create(&path).unwrap();
-        file.write_all(contents).unwrap();
-        path
     }
 
     #[test]
     fn flags_then_files_and_the_environment_only_as_a_fallback() {
-        let file = temp_file("order", b"from-file\r\n");
-        let secrets = several(
-            &several_args(&["first", "second"], std::slice::from_ref(&file)),
-            Some("from-env".into()),
-        )
-        .unwrap();
-        let keys: Vec<&[u8]> = secrets.iter().map(Secret::expose).collect();
-        assert_eq!(keys, [&b"first"[..], b"second", b"from-file"]);
-
-        let secrets = several(&several_args(&[], &[]), Some("from-env".into())).unwrap();
-        assert_eq!(secrets[0].expose(), b"from-env");
-        assert!(several(&several_args(&[], &[]), None).unwrap().is_empty());
-        std::fs::remove_file(file).unwrap();
+        let path = std::env::temp_dir().join(format!("bedrud-cli-secret-{}", std::process::id()));
+        std::fs::write(&path, b"custom\r\n").unwrap();
+        let secrets = several(&args(&["a", "b"], &[&path]), Some("env".into()));
+        assert_eq!(secrets.unwrap().len(), 3);
+        assert_eq!(
+            several(&args(&[], &[]), Some("env".into())).unwrap().len(),
+            1
+        );
+        assert!(several(&args(&[], &[]), None).unwrap().is_empty());
+        assert!(one(&args(&["a"], &[&path]), None).is_err());
+        std::fs::remove_file(&path).unwrap();
+        let error = several(&args(&[], &[&path]), Some("env".into())).unwrap_err();
+        assert!(
+            error.to_string().contains("cannot read the secret file"),
+            "{error}"
+        );
+        let error = several(&args(&["ok", ""], &[]), None).unwrap_err();
+        assert!(
+            error.to_string().contains("--secret number 2 is empty"),
+            "{error}"
+        );
+        assert!(
+            verifier(Vec::new())
+                .unwrap_err()
+                .to_string()
+                .starts_with("no secret: pass")
+        );
     }
 
     #[test]
-    fn a_file_keeps_everything_but_the_trailing_newline() {
-        let file = temp_file("spaces", b" custom secret \n");
-        let args = SecretArgs {
-            secret: None,
-            secret_file: Some(file.clone()),
-        };
-        assert_eq!(one(&args, None).unwrap().expose(), b" custom secret ");
-        std::fs::remove_file(file).unwrap();
-    }
-
-    #[test]
-    fn no_secret_says_how_to_give_one() {
-        let args = SecretArgs {
-            secret: None,
-            secret_file: None,
-        };
-        let err = one(&args, None).unwrap_err().to_string();
-        assert!(err.starts_with("no secret: pass --secret"), "{err}");
-        assert!(err.contains("BEDRUD_WEBHOOK_SECRET"), "{err}");
-    }
-
-    #[test]
-    fn empty_secrets_are_refused_naming_their_source_only() {
-        let err = several(&several_args(&["ok", ""], &[]), None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--secret number 2 is empty"), "{err}");
-        let err = several(&several_args(&[], &[]), Some("".into()))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("BEDRUD_WEBHOOK_SECRET is empty"), "{err}");
-        let file = temp_file("empty", b"\n");
-        let err = several(&several_args(&[], std::slice::from_ref(&file)), None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("is empty"), "{err}");
-        std::fs::remove_file(file).unwrap();
-    }
-
-    #[test]
-    fn unreadable_files_name_the_path_not_a_secret() {
-        let args = SecretArgs {
-            secret: None,
-            secret_file: Some(PathBuf::from("/nonexistent/bedrud.secret")),
-        };
-        let err = one(&args, Some("env-secret-value".into()))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("/nonexistent/bedrud.secret"), "{err}");
-        assert!(!err.contains("env-secret-value"), "{err}");
+    fn generated_secrets_look_like_bedruds() {
+        let (text, _) = generate().unwrap();
+        assert_eq!(text.len(), 32);
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert_ne!(generate().unwrap().0, text);
     }
 }

@@ -1,103 +1,88 @@
-//! `verify`: the receiver's check, for a body and headers given by hand.
+//! `sign` and `verify`: the sender's signature and the receiver's check, by hand.
 
 use std::ffi::OsString;
-use std::process::ExitCode;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
 
-use bedrud_webhook::{DeliveryHeaders, Verifier, Webhook, WebhookRejection};
+use bedrud_webhook::VerifyError;
 
-use crate::cli::VerifyArgs;
-use crate::exit::{self, UsageError};
-use crate::{input, secrets};
+use crate::cli::{SignArgs, VerifyArgs};
+use crate::secrets;
+use crate::{err, out, show, usage};
 
-/// Checks the body exactly as the integrations do (signature, timestamp,
-/// headers, and that a known event's data is well-typed), and prints a
-/// summary on success or the reason on standard error.
-pub(crate) fn run(args: &VerifyArgs, env: Option<OsString>) -> anyhow::Result<ExitCode> {
-    let mut secrets = secrets::several(&args.secrets, env)?.into_iter();
-    let current = secrets
-        .next()
-        .ok_or_else(|| UsageError::new(secrets::NO_SECRET))?;
-    let mut builder = Verifier::builder(current).previous_secrets(secrets);
+/// Prints `sha256=<hex>` for the exact bytes of the file or standard input.
+pub(crate) fn sign(args: &SignArgs, env: Option<OsString>) -> anyhow::Result<bool> {
+    // The secret first: without one there is no point reading a body.
+    let secret = secrets::one(&args.secrets, env)?;
+    let body = read_body(args.file.as_deref())?;
+    out(bedrud_webhook::sign(&secret, &body));
+    Ok(true)
+}
+
+/// Checks a body as the integrations do (signature, timestamp, headers, a
+/// known event's data) and prints a summary, or the reason on standard error.
+pub(crate) fn verify(args: &VerifyArgs, env: Option<OsString>) -> anyhow::Result<bool> {
+    let secrets = secrets::several(&args.secrets, env)?;
+    let mut builder = secrets::verifier(secrets)?;
     if args.ignore_timestamp {
         builder = builder.disable_timestamp_check();
     }
     let verifier = builder.build();
-    let body = input::read_body(args.file.as_deref())?;
+    let body = read_body(args.file.as_deref())?;
 
-    // As raw byte pairs rather than a `HeaderMap`, so that any value given
-    // is checked as it is instead of being refused as a header first.
-    let mut pairs: Vec<(&[u8], &[u8])> = vec![(b"X-Bedrud-Signature", args.signature.as_bytes())];
+    // Plain pairs, so that any value given is checked as it is.
+    let mut pairs = vec![("x-bedrud-signature", args.signature.as_bytes())];
     if let Some(event) = &args.event {
-        pairs.push((b"X-Bedrud-Event", event.as_bytes()));
+        pairs.push(("x-bedrud-event", event.as_bytes()));
     }
     if let Some(timestamp) = &args.timestamp {
-        pairs.push((b"X-Bedrud-Timestamp", timestamp.as_bytes()));
+        pairs.push(("x-bedrud-timestamp", timestamp.as_bytes()));
     }
-    let delivery_headers = DeliveryHeaders::from_pairs(pairs);
-
-    match Webhook::verify(&verifier, &delivery_headers, body.clone()) {
-        Ok(Webhook(envelope)) => {
-            println!(
-                "genuine: {} signed at {}, {} bytes",
-                envelope.event.name(),
-                envelope.timestamp,
-                body.len()
-            );
-            Ok(exit::status(true))
+    match verifier.verify_pairs(pairs, &body).and_then(|v| v.parse()) {
+        Ok(envelope) => {
+            let (name, at, size) = (show(envelope.event.name()), envelope.timestamp, body.len());
+            out(format!("genuine: {name} signed at {at}, {size} bytes"));
+            Ok(true)
         }
-        Err(rejection) => {
-            eprintln!("{}", describe(&rejection));
-            if let Some(hint) = hint(rejection.reason()) {
-                eprintln!("hint: {hint}");
+        Err(error) => {
+            let (status, reason) = (error.status().as_u16(), error.reason());
+            err(format!("refused: {status} {reason}: {error}"));
+            if let Some(hint) = hint(&error) {
+                err(format!("hint: {hint}"));
             }
-            Ok(exit::status(false))
+            Ok(false)
         }
     }
 }
 
-/// `rejected: 401 signature_mismatch: signature mismatch: …`: the status a
-/// receiver answers, the machine-readable reason, and the explanation.
-pub(crate) fn describe(rejection: &WebhookRejection) -> String {
-    format!(
-        "rejected: {} {}: {rejection}",
-        rejection.status().as_u16(),
-        rejection.reason()
-    )
-}
-
-/// What usually causes a rejection when checking by hand.
-fn hint(reason: &str) -> Option<&'static str> {
-    Some(match reason {
-        "signature_mismatch" => {
-            "the secret must be the one Bedrud shows for this webhook, and the body must be the \
-             exact bytes that were signed (an added trailing newline counts)"
+/// What usually causes a refusal when checking by hand.
+fn hint(error: &VerifyError) -> Option<&'static str> {
+    Some(match error {
+        VerifyError::SignatureMismatch => {
+            "the secret must be the one Bedrud shows for this webhook, and the body the exact \
+             bytes that were signed (a trailing newline counts)"
         }
-        "timestamp_too_old" | "timestamp_too_new" => {
+        VerifyError::TimestampTooOld { .. } | VerifyError::TimestampTooNew { .. } => {
             "for a saved delivery, pass --ignore-timestamp; otherwise check this machine's clock"
-        }
-        "header_mismatch" => {
-            "--event and --timestamp must repeat the body's \"event\" and \"timestamp\" exactly"
-        }
-        "malformed_signature" => {
-            "--signature takes the header's whole value: sha256= followed by 64 hex digits"
         }
         _ => return None,
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bedrud_webhook::verify::Error;
-
-    #[test]
-    fn the_description_leads_with_status_and_reason() {
-        let text = describe(&WebhookRejection::from(Error::SignatureMismatch));
-        assert!(
-            text.starts_with("rejected: 401 signature_mismatch: signature mismatch"),
-            "{text}"
-        );
-        assert!(hint("signature_mismatch").is_some());
-        assert!(hint("missing_event").is_none());
+/// The exact bytes of `file`, or of standard input when it is absent or `-`.
+fn read_body(file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    if let Some(path) = file.filter(|p| p.as_os_str() != "-") {
+        let read = std::fs::read(path);
+        return read.map_err(|e| usage(format!("cannot read {}: {e}", path.display())));
     }
+    let mut stdin = std::io::stdin().lock();
+    if stdin.is_terminal() {
+        // Otherwise the command seems to hang while it waits.
+        err("reading the body from standard input; end it with Ctrl-D");
+    }
+    let mut body = Vec::new();
+    stdin
+        .read_to_end(&mut body)
+        .map_err(|e| usage(format!("cannot read the body from standard input: {e}")))?;
+    Ok(body)
 }

@@ -5,8 +5,7 @@
 
 mod common;
 
-use bedrud_webhook::types::Timestamp;
-use bedrud_webhook::verify::{Secret, sign};
+use bedrud_webhook::{Secret, Timestamp, sign};
 use common::{GOLDEN, SECRET, cmd, run, temp_file};
 
 fn signature(secret: &str, body: &[u8]) -> String {
@@ -262,7 +261,7 @@ fn verify_names_every_rejection_reason() {
         assert_eq!(ran.code, 1, "{want}: {}", ran.stderr);
         assert!(ran.stdout.is_empty(), "{want}: {}", ran.stdout);
         assert!(
-            ran.stderr.starts_with(&format!("rejected: {want}: ")),
+            ran.stderr.starts_with(&format!("refused: {want}: ")),
             "{want}: {}",
             ran.stderr
         );
@@ -351,6 +350,23 @@ fn bad_secrets_and_files_are_usage_errors_that_hide_the_secret() {
         &["--hyphen-secret"],
     );
     assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
+#[test]
+fn a_missing_signature_shows_the_whole_usage() {
+    let ran = run(
+        cmd().args(["verify", "--secret", SECRET]).write_stdin("{}"),
+        &[SECRET],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("--signature"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "Usage: bedrud-webhook verify --signature HEADER [--secret S | --secret-file F]..."
+        ),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]

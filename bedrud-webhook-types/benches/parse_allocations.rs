@@ -1,21 +1,16 @@
-//! How many heap allocations typed parsing makes, per event kind: a report,
-//! not an assertion. Counted with dhat's global allocator, which is why this
-//! is a program of its own (`harness = false`); it runs under `cargo bench`
-//! (`cargo bench -p bedrud-webhook-types --bench parse_allocations`) and is
-//! quoted in BENCHMARKS.md.
-//!
-//! The verifier's own check (`RawEnvelope::from_slice` plus the signature)
-//! allocates nothing; that is asserted by bedrud-webhook-verify's
-//! `tests/zero_alloc.rs`. The first row here confirms it for the raw parse.
+//! Heap allocations per typed parse, beside the plain serde_json derives of
+//! `parse.rs`: a report, not an assertion. Counted with dhat's global
+//! allocator, so this is a program of its own (`harness = false`):
+//! `cargo bench -p bedrud-webhook-types --bench parse_allocations`.
 
-// Benchmark code: a failed unwrap is a broken benchmark set-up.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Benchmark code: a failed assertion is a broken benchmark set-up.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::hint::black_box;
 
-use bedrud_webhook_types::{Envelope, RawEnvelope, encode};
+use bedrud_webhook_types::RawEnvelope;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -24,77 +19,53 @@ const ROUNDS: u64 = 1_000;
 
 /// Heap blocks and bytes allocated per call of `f`, averaged over `ROUNDS`
 /// calls after one warm-up call.
-fn per_call(mut f: impl FnMut()) -> (f64, f64) {
-    f();
+fn per_call(mut f: impl FnMut() -> bool) -> (f64, f64) {
+    assert!(f());
     let before = dhat::HeapStats::get();
     for _ in 0..ROUNDS {
-        f();
+        assert!(black_box(f()));
     }
     let after = dhat::HeapStats::get();
+    let per = |n: u64| n as f64 / ROUNDS as f64;
     (
-        (after.total_blocks - before.total_blocks) as f64 / ROUNDS as f64,
-        (after.total_bytes - before.total_bytes) as f64 / ROUNDS as f64,
+        per(after.total_blocks - before.total_blocks),
+        per(after.total_bytes - before.total_bytes),
     )
 }
 
 fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
-    let envelopes = common::envelopes();
-
     println!("heap allocations per call, mean of {ROUNDS} calls (dhat)");
-    println!(
-        "{:<48} {:>6} {:>8} {:>8}",
-        "operation", "body B", "blocks", "bytes"
-    );
-    let row = |what: &str, len: usize, (blocks, bytes): (f64, f64)| {
-        println!("{what:<48} {len:>6} {blocks:>8.1} {bytes:>8.1}");
-    };
-    let golden = envelopes[1].1.to_bedrud_json();
-    row(
-        "RawEnvelope::from_slice room.ended",
-        golden.len(),
-        per_call(|| {
-            black_box(RawEnvelope::from_slice(black_box(&golden)).unwrap());
-        }),
-    );
-    for (name, envelope) in &envelopes {
-        let body = envelope.to_bedrud_json();
-        row(
-            &format!("Envelope::from_slice {name}"),
-            body.len(),
-            per_call(|| {
-                black_box(Envelope::from_slice(black_box(&body)).unwrap());
-            }),
-        );
+    println!("| parse | event | body B | blocks | bytes |\n|---|---|---|---|---|");
+    for (event, body) in common::BODIES {
+        let body = body.as_bytes();
+        let rows = [
+            (
+                "RawEnvelope::from_slice",
+                per_call(|| RawEnvelope::from_slice(black_box(body)).is_ok()),
+            ),
+            (
+                "Envelope::from_slice",
+                per_call(|| common::ours(black_box(body))),
+            ),
+            (
+                "two_serde_steps",
+                per_call(|| common::two_serde_steps(event, black_box(body))),
+            ),
+            (
+                "serde_derive",
+                per_call(|| common::plain(event, black_box(body))),
+            ),
+            (
+                "serde_derive_same_types",
+                per_call(|| common::same_types(event, black_box(body))),
+            ),
+        ];
+        for (what, (blocks, bytes)) in rows {
+            println!(
+                "| {what} | {event} | {} | {blocks:.1} | {bytes:.1} |",
+                body.len()
+            );
+        }
     }
-    for (name, envelope) in &envelopes {
-        let body = envelope.to_bedrud_json();
-        let raw = RawEnvelope::from_slice(&body).unwrap();
-        row(
-            &format!("Envelope::from_raw {name}"),
-            body.len(),
-            per_call(|| {
-                black_box(Envelope::from_raw(black_box(&raw)).unwrap());
-            }),
-        );
-    }
-    for (name, envelope) in &envelopes {
-        let len = envelope.to_bedrud_json().len();
-        row(
-            &format!("Envelope::to_bedrud_json {name}"),
-            len,
-            per_call(|| {
-                black_box(black_box(envelope).to_bedrud_json());
-            }),
-        );
-    }
-    let value = envelopes[0].1.event.to_data();
-    let value = serde_json::Value::Object(value);
-    row(
-        "encode::to_bedrud_json room.created data",
-        encode::to_bedrud_json(&value).len(),
-        per_call(|| {
-            black_box(encode::to_bedrud_json(black_box(&value)));
-        }),
-    );
 }

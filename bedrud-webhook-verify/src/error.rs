@@ -1,157 +1,95 @@
-//! Why a delivery was refused, and which HTTP status says so.
-
-use bedrud_webhook_types::RawEnvelopeError;
 use http::StatusCode;
 
-use crate::SignatureFormatError;
+use crate::ParseError;
 
-/// Why a delivery was refused.
+/// Why a delivery was refused, and how to answer it.
 ///
-/// Every variant is either an **authenticity failure** (the request cannot be
-/// shown to come from Bedrud, or could be a replay: HTTP 401), a **malformed
-/// payload** that *was* genuinely signed (HTTP 400), or a body over the
-/// configured limit (HTTP 413). [`Error::status`] gives the status, so that
-/// every integration answers the same way.
+/// Messages never contain the secret or text from the body.
 ///
-/// `Display` is safe to log: it describes only what the peer sent and the
-/// receiver's configuration, never the secret or the expected MAC.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// ```
+/// use bedrud_webhook_verify::{Error, ParseError};
+/// use http::StatusCode;
+///
+/// assert_eq!(Error::SignatureMismatch.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(Error::Payload(ParseError::MissingEvent).status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(Error::BodyTooLarge { limit: 10 }.status(), StatusCode::PAYLOAD_TOO_LARGE);
+/// assert_eq!(Error::SignatureMismatch.reason(), "signature_mismatch");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A verifier was configured with an empty secret.
+    #[error("the webhook secret is empty; use the secret shown in Bedrud's admin page")]
+    EmptySecret,
     /// Neither `X-Bedrud-Signature` nor `X-Webhook-Signature` is present.
-    #[error("missing signature: no X-Bedrud-Signature or X-Webhook-Signature header")]
+    #[error("no X-Bedrud-Signature or X-Webhook-Signature header")]
     MissingSignature,
-    /// The signature header appears more than once.
-    #[error("duplicated signature: the signature header appears more than once")]
+    /// More than one signature header.
+    #[error("more than one signature header")]
     DuplicateSignature,
-    /// The signature header is not `sha256=` and 64 hex digits.
-    #[error("malformed signature: {0}")]
-    MalformedSignature(#[from] SignatureFormatError),
-    /// The signature is well-formed but matches no configured secret.
-    #[error("signature mismatch: the signature does not match the body for any configured secret")]
+    /// The signature is not `sha256=` and 64 hex digits.
+    #[error("the signature is not sha256= and 64 hex digits")]
+    MalformedSignature,
+    /// The signature matches the body for no configured secret.
+    #[error("the signature does not match the body for any configured secret")]
     SignatureMismatch,
-    /// The signed timestamp is further in the past than the tolerance allows.
-    #[error(
-        "stale delivery: the signed timestamp is {age_secs} s old, beyond the {tolerance_secs} s tolerance"
-    )]
+    /// The signed timestamp is older than the tolerance allows.
+    #[error("the signed timestamp is {age_secs} s old, beyond the tolerance")]
     TimestampTooOld {
-        /// How many seconds before now the timestamp lies.
+        /// Seconds before now.
         age_secs: u64,
-        /// The configured tolerance in seconds.
-        tolerance_secs: u64,
     },
-    /// The signed timestamp is further in the future than the tolerance allows.
-    #[error(
-        "delivery from the future: the signed timestamp is {ahead_secs} s ahead, beyond the {tolerance_secs} s tolerance"
-    )]
+    /// The signed timestamp is further ahead than the tolerance allows.
+    #[error("the signed timestamp is {ahead_secs} s ahead, beyond the tolerance")]
     TimestampTooNew {
-        /// How many seconds after now the timestamp lies.
+        /// Seconds after now.
         ahead_secs: u64,
-        /// The configured tolerance in seconds.
-        tolerance_secs: u64,
     },
-    /// An unsigned header disagrees with the signed body, or appears twice.
-    #[error("header mismatch: the {header} header does not match the signed body")]
+    /// An unsigned header disagrees with the signed body.
+    #[error("the {header} header does not match the signed body")]
     HeaderMismatch {
-        /// The header's canonical name, such as `X-Bedrud-Event`.
+        /// The header's name, such as `X-Bedrud-Event`.
         header: &'static str,
     },
-    /// The body is larger than the configured limit.
-    #[error("body too large: the body exceeds the {limit}-byte limit")]
+    /// The body is larger than the limit.
+    #[error("the body is larger than the {limit}-byte limit")]
     BodyTooLarge {
-        /// The configured limit in bytes.
+        /// The limit in bytes.
         limit: usize,
     },
-    /// The genuinely signed body is not a JSON object.
-    #[error("invalid payload: the signed body is not a JSON object")]
-    NotJsonObject,
-    /// The genuinely signed body has no `event` field.
-    #[error("invalid payload: the signed body has no \"event\" field")]
-    MissingEvent,
-    /// The genuinely signed body has no `timestamp` field.
-    #[error("invalid payload: the signed body has no \"timestamp\" field")]
-    MissingTimestamp,
-    /// `event`, `timestamp` or `data` has the wrong JSON type or appears twice.
-    #[error(
-        "invalid payload: the \"event\", \"timestamp\" or \"data\" field has the wrong type or appears twice"
-    )]
-    InvalidEnvelope,
-    /// The signed `timestamp` is not an RFC 3339 date-time.
-    #[error("invalid payload: the signed timestamp is not an RFC 3339 date-time")]
-    InvalidTimestamp,
+    /// The genuinely signed body is not a usable envelope.
+    #[error("the signed body is not a Bedrud envelope: {0}")]
+    Payload(#[from] ParseError),
 }
 
 impl Error {
-    /// The HTTP status every integration answers with: 401, 400 or 413.
-    ///
-    /// ```
-    /// use bedrud_webhook_verify::Error;
-    /// use http::StatusCode;
-    ///
-    /// assert_eq!(Error::SignatureMismatch.status(), StatusCode::UNAUTHORIZED);
-    /// assert_eq!(Error::MissingEvent.status(), StatusCode::BAD_REQUEST);
-    /// assert_eq!(Error::BodyTooLarge { limit: 10 }.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    /// ```
+    /// The answer: 401 for anything that puts authenticity in doubt, 400 for a
+    /// genuine body that is not an envelope, 413 for an oversized body (and
+    /// 500 for [`Error::EmptySecret`], a configuration fault).
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        if self.is_authenticity_failure() {
-            StatusCode::UNAUTHORIZED
-        } else if matches!(self, Self::BodyTooLarge { .. }) {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            StatusCode::BAD_REQUEST
+        match self {
+            Error::EmptySecret => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Payload(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
         }
     }
 
-    /// Whether the request could not be shown to be a fresh delivery from
-    /// Bedrud: a missing, malformed, duplicated or mismatched signature, a
-    /// timestamp outside the tolerance, or an unsigned header that disagrees
-    /// with the signed body.
-    #[must_use]
-    pub fn is_authenticity_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::MissingSignature
-                | Self::DuplicateSignature
-                | Self::MalformedSignature(_)
-                | Self::SignatureMismatch
-                | Self::TimestampTooOld { .. }
-                | Self::TimestampTooNew { .. }
-                | Self::HeaderMismatch { .. }
-        )
-    }
-
-    /// A short, stable, machine-readable name for the reason, such as
-    /// `signature_mismatch`: for metrics labels and the shared test vectors.
+    /// A short, stable name for logs and metrics, such as `signature_mismatch`.
     #[must_use]
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::MissingSignature => "missing_signature",
-            Self::DuplicateSignature => "duplicate_signature",
-            Self::MalformedSignature(_) => "malformed_signature",
-            Self::SignatureMismatch => "signature_mismatch",
-            Self::TimestampTooOld { .. } => "timestamp_too_old",
-            Self::TimestampTooNew { .. } => "timestamp_too_new",
-            Self::HeaderMismatch { .. } => "header_mismatch",
-            Self::BodyTooLarge { .. } => "body_too_large",
-            Self::NotJsonObject => "not_json_object",
-            Self::MissingEvent => "missing_event",
-            Self::MissingTimestamp => "missing_timestamp",
-            Self::InvalidEnvelope => "invalid_envelope",
-            Self::InvalidTimestamp => "invalid_timestamp",
-        }
-    }
-}
-
-impl From<RawEnvelopeError> for Error {
-    fn from(e: RawEnvelopeError) -> Self {
-        match e {
-            RawEnvelopeError::NotJsonObject => Self::NotJsonObject,
-            RawEnvelopeError::MissingEvent => Self::MissingEvent,
-            RawEnvelopeError::MissingTimestamp => Self::MissingTimestamp,
-            // `RawEnvelopeError` is non-exhaustive; any future reason is
-            // still a genuinely signed body that is not an envelope.
-            _ => Self::InvalidEnvelope,
+            Error::EmptySecret => "empty_secret",
+            Error::MissingSignature => "missing_signature",
+            Error::DuplicateSignature => "duplicate_signature",
+            Error::MalformedSignature => "malformed_signature",
+            Error::SignatureMismatch => "signature_mismatch",
+            Error::TimestampTooOld { .. } => "timestamp_too_old",
+            Error::TimestampTooNew { .. } => "timestamp_too_new",
+            Error::HeaderMismatch { .. } => "header_mismatch",
+            Error::BodyTooLarge { .. } => "body_too_large",
+            Error::Payload(e) => e.reason(),
         }
     }
 }

@@ -4,14 +4,12 @@
 mod error;
 pub mod headers;
 mod secret;
-mod signature;
 mod verifier;
 
-pub use bedrud_webhook_types::{RawEnvelope, Timestamp};
+pub use bedrud_webhook_types::{Envelope, ParseError, RawEnvelope, Timestamp};
 pub use error::Error;
-pub use headers::DeliveryHeaders;
-pub use secret::{Secret, SecretError};
-pub use signature::{SIGNATURE_PREFIX, SignatureFormatError, sign};
+pub use secret::{Secret, sign};
 pub use verifier::{
-    DEFAULT_BODY_LIMIT, DEFAULT_TOLERANCE, VerifiedDelivery, Verifier, VerifierBuilder,
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_TOLERANCE, Verified, Verifier,
+    VerifierBuilder,
 };

@@ -2,12 +2,18 @@
 //! `encoding/json` and `crypto/hmac`.
 
 // Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used)]
 
-use bedrud_webhook_verify::{DeliveryHeaders, Secret, Timestamp, Verifier, sign};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bedrud_webhook_verify::{Envelope, Error, Secret, Verifier, headers, sign};
+use http::HeaderMap;
 
 const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
+/// 2026-04-01T12:34:56Z, the vectors' timestamp.
+const SENT: u64 = 1_775_046_896;
 
+/// (body, event, signature)
 const VECTORS: [(&str, &str, &str); 3] = [
     (
         r#"{"data":{"roomId":"3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34","roomName":"weekly-sync","userId":"7a1e0c2d-5b3f-4a9e-8c6d-1f2e3a4b5c6d"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#,
@@ -26,50 +32,67 @@ const VECTORS: [(&str, &str, &str); 3] = [
     ),
 ];
 
+fn verifier() -> Verifier {
+    Verifier::builder(Secret::new(SECRET).unwrap())
+        .clock(|| UNIX_EPOCH + Duration::from_secs(SENT + 4))
+        .build()
+}
+
 #[test]
 fn sign_reproduces_go() {
     let secret = Secret::new(SECRET).unwrap();
     for (body, _, signature) in VECTORS {
         assert_eq!(sign(&secret, body.as_bytes()), signature, "{body}");
-        assert_eq!(
-            Verifier::new(secret.clone()).sign(body.as_bytes()),
-            signature
-        );
+        assert_eq!(verifier().sign(body.as_bytes()), signature, "{body}");
     }
 }
 
 #[test]
-fn full_check_accepts_every_golden_delivery() {
-    let verifier = Verifier::new(Secret::new(SECRET).unwrap());
-    let now: Timestamp = "2026-04-01T12:34:56Z".parse().unwrap();
-    for (body, event, signature) in VECTORS {
-        let headers = DeliveryHeaders::from_pairs([
-            (&b"X-Bedrud-Signature"[..], signature.as_bytes()),
-            (b"X-Bedrud-Event", event.as_bytes()),
-            (b"X-Bedrud-Timestamp", b"2026-04-01T12:34:56Z"),
-            (b"Content-Type", b"application/json"),
-            (b"User-Agent", b"Go-http-client/1.1"),
-        ]);
-        let delivery = verifier
-            .verify_headers_at(&headers, body.as_bytes(), now)
+fn verify_signature_returns_the_golden_tag() {
+    for (body, _, signature) in VECTORS {
+        let tag = verifier()
+            .verify_signature(signature.as_bytes(), body.as_bytes())
             .unwrap();
-        assert_eq!(delivery.envelope.event, event);
-        assert_eq!(delivery.timestamp, now);
+        assert_eq!(hex::encode(tag), signature["sha256=".len()..]);
+    }
+}
+
+#[test]
+fn full_check_accepts_every_golden_delivery_as_bedrud_sends_it() {
+    for (body, event, signature) in VECTORS {
+        let mut map = HeaderMap::new();
+        map.append("user-agent", "Go-http-client/1.1".parse().unwrap());
+        map.append("content-type", "application/json".parse().unwrap());
+        map.append(headers::EVENT, event.parse().unwrap());
+        map.append(headers::SIGNATURE, signature.parse().unwrap());
+        map.append(headers::TIMESTAMP, "2026-04-01T12:34:56Z".parse().unwrap());
+        let verified = verifier().verify(&map, body.as_bytes()).unwrap();
+        assert_eq!(verified.envelope.event(), event);
+        assert_eq!(verified.envelope.timestamp().unix_seconds(), SENT as i64);
+        assert_eq!(hex::encode(verified.tag), signature["sha256=".len()..]);
+        let envelope = verified.parse().unwrap();
+        assert_eq!(envelope, Envelope::from_slice(body.as_bytes()).unwrap());
+        assert_eq!(envelope.event.name(), event);
     }
 }
 
 #[test]
 fn the_admin_guide_dialect_verifies_too() {
-    let verifier = Verifier::new(Secret::new(SECRET).unwrap());
-    let now: Timestamp = "2026-04-01T12:34:56Z".parse().unwrap();
     let (body, event, signature) = VECTORS[0];
-    let headers = DeliveryHeaders::from_pairs([
-        (&b"X-Webhook-Signature"[..], signature.as_bytes()),
-        (b"X-Webhook-Event", event.as_bytes()),
-    ]);
-    assert!(
-        verifier
-            .verify_headers_at(&headers, body.as_bytes(), now)
-            .is_ok()
+    let pairs = [
+        ("X-Webhook-Signature", signature.as_bytes()),
+        ("X-Webhook-Event", event.as_bytes()),
+    ];
+    let verified = verifier().verify_pairs(pairs, body.as_bytes()).unwrap();
+    assert_eq!(verified.envelope.event(), event);
+}
+
+#[test]
+fn a_golden_signature_does_not_verify_another_golden_body() {
+    let (body, _, _) = VECTORS[0];
+    let (_, _, other) = VECTORS[1];
+    assert_eq!(
+        verifier().verify_signature(other.as_bytes(), body.as_bytes()),
+        Err(Error::SignatureMismatch)
     );
 }

@@ -12,6 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bedrud_webhook_fuzz::{
     DeliveryInput, HeaderSpec, NameKind, Now, SECRET, SignatureInput, Spelling, ValueKind,
 };
@@ -44,7 +46,7 @@ const EXTRA_BODIES: &[&str] = &[
     r#"{"data":{},"event":"ping","timestamp":"9999-12-31T23:59:59+01:00"}"#,
     r#"{"data":{},"event":"ping","timestamp":"0000-01-01T00:00:00Z"}"#,
     r#"{"data":{},"event":"ping","timestamp":"0000-01-01T00:00:00-01:00"}"#,
-    // Regressions: UTC outside the years 0000-9999 (SECURITY.md).
+    // Regressions: UTC outside the years 0000-9999 (tests/fuzz_regressions.rs).
     r#"{"data":{},"event":"ping","timestamp":"9999-12-31T23:59:59-00:01"}"#,
     r#"{"data":{},"event":"ping","timestamp":"0000-01-01T00:00:00+00:01"}"#,
     r#"{"data":{},"event":"ping","timestamp":"2026-04-01T12:34:56.123456789+14:00"}"#,
@@ -174,9 +176,9 @@ fn cases_from_vectors(dir: &Path) -> Vec<Case> {
         for case in cases {
             let body = match (case["body"].as_str(), case["body_base64"].as_str()) {
                 (Some(text), _) => text.as_bytes().to_vec(),
-                (None, Some(b64)) => match base64_decode(b64) {
-                    Some(bytes) => bytes,
-                    None => continue,
+                (None, Some(b64)) => match BASE64.decode(b64) {
+                    Ok(bytes) => bytes,
+                    Err(_) => continue,
                 },
                 _ => continue,
             };
@@ -202,31 +204,6 @@ fn cases_from_vectors(dir: &Path) -> Vec<Case> {
         }
     }
     out
-}
-
-/// Standard base64 with padding (RFC 4648 section 4).
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let text = text.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    for chunk in text.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= value(c)? << (18 - 6 * i);
-        }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Some(out)
 }
 
 /// A header of a vector case: a known name keeps its kind (so the fuzzer can
@@ -302,7 +279,7 @@ fn main() -> std::io::Result<()> {
         signatures.push(odd);
     }
     // " does not": a secret that the fixed error texts contain, which once
-    // tripped a too-naive check of the harness (SECURITY.md).
+    // tripped a too-naive check of the harness.
     let mut secrets = vec![
         SECRET.to_owned(),
         String::new(),

@@ -269,7 +269,8 @@ pub enum Now {
     BodyPlus(i16),
     /// [`GOLDEN_UNIX`] plus a 32-bit offset.
     GoldenPlus(i32),
-    /// Any instant at all (out-of-range values fall back to [`GOLDEN_UNIX`]).
+    /// Any instant at all, in seconds from the Unix epoch (one that
+    /// `SystemTime` cannot hold falls back to [`GOLDEN_UNIX`]).
     Absolute(i64),
 }
 

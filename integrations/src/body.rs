@@ -1,354 +1,457 @@
-//! Reading a request body without ever holding more than the limit.
+//! The body bounds every integration shares, and the reader for `http_body`
+//! bodies (axum and tower).
 
-/// Whether a declared `Content-Length` already exceeds `limit`, so that the
-/// request can be refused before a byte of its body is read.
-///
-/// A value that is not a plain decimal number is left for the HTTP server to
-/// refuse (hyper and actix-web do); the body is then read under the limit
-/// like any other.
-pub(crate) fn declared_too_large(content_length: Option<&[u8]>, limit: usize) -> bool {
-    let Some(value) = content_length else {
-        return false;
-    };
-    let Ok(text) = std::str::from_utf8(value) else {
-        return false;
-    };
-    let digits = text.trim();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    // All digits, so a parse failure can only be an overflow: a length
-    // that does not even fit a `usize` is over any limit.
-    digits
-        .parse::<usize>()
-        .map_or(true, |length| length > limit)
+use std::time::Duration;
+
+/// After refusing a body as too large, read and discard at most this much
+/// of it before closing, so the sender reads the 413 instead of a reset.
+#[cfg(any(feature = "axum", feature = "tower"))]
+pub(crate) const DRAIN_LIMIT: usize = 1024 * 1024;
+/// ... and for at most this long.
+pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// Whether a `Content-Length` value declares more than `limit` bytes. An
+/// unreadable value does not: the reader's own limit still applies.
+pub(crate) fn declares_over(content_length: Option<&[u8]>, limit: usize) -> bool {
+    content_length
+        .and_then(|value| std::str::from_utf8(value).ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .is_some_and(|length| length > limit as u64)
 }
 
-#[cfg(feature = "tower")]
-pub(crate) use http_body_reader::ReadBody;
 #[cfg(any(feature = "axum", feature = "tower"))]
-pub(crate) use http_body_reader::read_body;
+pub(crate) use reader::{event_header, read};
 
 #[cfg(any(feature = "axum", feature = "tower"))]
-mod http_body_reader {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll, ready};
+mod reader {
+    use std::pin::{Pin, pin};
 
-    use bytes::{Buf, Bytes, BytesMut};
+    use bytes::{Buf, Bytes};
     use http::HeaderMap;
-    use http::header::CONTENT_LENGTH;
     use http_body::Body;
-    use pin_project_lite::pin_project;
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-    use super::declared_too_large;
-    use crate::WebhookRejection;
-    use crate::rejection::BoxError;
+    use super::{DRAIN_LIMIT, DRAIN_TIME, declares_over};
+    use crate::{Verifier, VerifyError, WebhookRejection};
 
-    pin_project! {
-        /// Reads an `http_body::Body` of at most `limit` bytes.
-        ///
-        /// A named future rather than an `async fn` so that the tower
-        /// layer's `ResponseFuture` can hold it without boxing.
-        ///
-        /// Rather than `http_body_util`'s `Collect`, which keeps every
-        /// frame in a freshly allocated queue, it keeps the first data
-        /// frame as it is: hyper hands a delivery of a few hundred bytes
-        /// over as one frame, which then becomes the body without an
-        /// allocation or a copy. Only a body in several frames is copied,
-        /// once, into one buffer.
-        pub(crate) struct ReadBody<B> {
-            #[pin]
-            body: B,
-            limit: usize,
-            // `None` once the declared size is known to be over the limit.
-            read: Option<Buffer>,
-        }
-    }
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-    /// What has been read so far.
-    #[derive(Debug)]
-    enum Buffer {
-        Empty,
-        One(Bytes),
-        Many(BytesMut),
-    }
-
-    impl Buffer {
-        fn len(&self) -> usize {
-            match self {
-                Buffer::Empty => 0,
-                Buffer::One(bytes) => bytes.len(),
-                Buffer::Many(bytes) => bytes.len(),
-            }
-        }
-
-        /// Appends a frame. `remaining` (the body's lower bound of what is
-        /// still to come) is asked for only when a second frame arrives, to
-        /// size the one buffer of a body in several frames, which then grows
-        /// no further for an honest one; at most `limit` is reserved.
-        fn push(&mut self, data: Bytes, remaining: impl FnOnce() -> usize, limit: usize) {
-            *self = match std::mem::replace(self, Buffer::Empty) {
-                Buffer::Empty => Buffer::One(data),
-                Buffer::One(first) => {
-                    let read = first.len() + data.len();
-                    let hint = remaining().saturating_add(read).min(limit);
-                    let mut all = BytesMut::with_capacity(hint.max(read));
-                    all.extend_from_slice(&first);
-                    all.extend_from_slice(&data);
-                    Buffer::Many(all)
-                }
-                Buffer::Many(mut all) => {
-                    all.extend_from_slice(&data);
-                    Buffer::Many(all)
-                }
-            };
-        }
-
-        fn into_bytes(self) -> Bytes {
-            match self {
-                Buffer::Empty => Bytes::new(),
-                Buffer::One(bytes) => bytes,
-                Buffer::Many(bytes) => bytes.freeze(),
-            }
-        }
-    }
-
-    /// Starts reading `body`, or refuses it at once when `Content-Length` (or
-    /// the body's own exact size hint) is over `limit`.
-    pub(crate) fn read_body<B>(headers: &HeaderMap, body: B, limit: usize) -> ReadBody<B>
+    /// The whole body, or the rejection that says why not.
+    pub(crate) async fn read<B>(
+        headers: &HeaderMap,
+        body: B,
+        verifier: &Verifier,
+    ) -> Result<Bytes, WebhookRejection>
     where
         B: Body,
         B::Error: Into<BoxError>,
     {
-        let declared = headers.get(CONTENT_LENGTH).map(|v| v.as_bytes());
-        let refused = declared_too_large(declared, limit) || lower_bound(&body) > limit;
-        ReadBody {
-            body,
-            limit,
-            read: (!refused).then_some(Buffer::Empty),
+        let limit = verifier.body_limit();
+        let too_large = WebhookRejection::Verify(VerifyError::BodyTooLarge { limit });
+        let mut body = pin!(body);
+        let content_length = headers.get(http::header::CONTENT_LENGTH);
+        if declares_over(content_length.map(|v| v.as_bytes()), limit) {
+            // A client waiting for `100 Continue` has sent nothing: don't ask for it.
+            if !expects_continue(headers) {
+                drain(body.as_mut()).await;
+            }
+            return Err(too_large);
+        }
+        let collect = Limited::new(body.as_mut(), limit).collect();
+        match tokio::time::timeout(verifier.body_timeout(), collect).await {
+            Err(_) => Err(WebhookRejection::BodyTimeout),
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(e)) if e.is::<LengthLimitError>() => {
+                drain(body.as_mut()).await;
+                Err(too_large)
+            }
+            Ok(Err(_)) => Err(WebhookRejection::BodyRead),
         }
     }
 
-    /// The least the body says it still holds, in bytes.
-    fn lower_bound<B: Body>(body: &B) -> usize {
-        usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX)
+    fn expects_continue(headers: &HeaderMap) -> bool {
+        headers
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
     }
 
-    impl<B> Future for ReadBody<B>
-    where
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        type Output = Result<Bytes, WebhookRejection>;
-
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            let mut this = self.project();
-            let limit = *this.limit;
-            let Some(read) = this.read.as_mut() else {
-                return Poll::Ready(Err(WebhookRejection::too_large(limit)));
-            };
-            loop {
-                // A body that knows it is over (hyper's, once its
-                // `Content-Length` is read) is not polled again: that poll
-                // would only say so, at the cost of its channel's atomics.
-                let frame = if this.body.is_end_stream() {
-                    None
-                } else {
-                    ready!(this.body.as_mut().poll_frame(cx))
-                };
-                let Some(frame) = frame else {
-                    let read = std::mem::replace(read, Buffer::Empty);
-                    return Poll::Ready(Ok(read.into_bytes()));
-                };
-                let frame = match frame {
-                    Ok(frame) => frame,
-                    Err(e) => return Poll::Ready(Err(WebhookRejection::failed_to_read(e))),
-                };
-                // Trailers carry nothing a delivery is made of.
-                let Ok(mut data) = frame.into_data() else {
-                    continue;
-                };
-                // Checked before the frame is kept, so that no more than
-                // `limit` bytes are ever held.
-                if read.len().saturating_add(data.remaining()) > limit {
-                    return Poll::Ready(Err(WebhookRejection::too_large(limit)));
-                }
-                // For `Bytes` frames (hyper's) this takes the frame as it is.
-                let data = data.copy_to_bytes(data.remaining());
-                let body = this.body.as_ref();
-                read.push(data, || lower_bound(body.get_ref()), limit);
-            }
-        }
+    /// The unsigned event header, for log lines.
+    pub(crate) fn event_header(headers: &HeaderMap) -> Option<&[u8]> {
+        let value = headers.get(&crate::headers::EVENT);
+        let value = value.or_else(|| headers.get(&crate::headers::WEBHOOK_EVENT));
+        value.map(http::HeaderValue::as_bytes)
     }
 
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-        use std::collections::VecDeque;
-
-        use http_body::Frame;
-        use http_body_util::Full;
-
-        /// Frames as a body sends them: data, trailers, or a failure. It
-        /// does not know its length, like a chunked request.
-        struct Frames(VecDeque<Result<Frame<Bytes>, std::io::Error>>);
-
-        impl Body for Frames {
-            type Data = Bytes;
-            type Error = std::io::Error;
-
-            fn poll_frame(
-                mut self: Pin<&mut Self>,
-                _: &mut Context<'_>,
-            ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-                Poll::Ready(self.0.pop_front())
-            }
-        }
-
-        /// A body of data frames only.
-        fn chunked(parts: &[&'static [u8]]) -> Frames {
-            Frames(
-                parts
-                    .iter()
-                    .map(|p| Ok(Frame::data(Bytes::from_static(p))))
-                    .collect(),
-            )
-        }
-
-        /// Reads `body` to the end, with a no-op waker: every test body is
-        /// ready at once.
-        fn read_now<B>(
-            headers: &HeaderMap,
-            body: B,
-            limit: usize,
-        ) -> Result<Bytes, WebhookRejection>
-        where
-            B: Body,
-            B::Error: Into<BoxError>,
-        {
-            let reader = std::pin::pin!(read_body(headers, body, limit));
-            match reader.poll(&mut Context::from_waker(std::task::Waker::noop())) {
-                Poll::Ready(outcome) => outcome,
-                Poll::Pending => panic!("a ready body left the reader pending"),
-            }
-        }
-
-        #[test]
-        fn reads_a_body_at_the_limit() {
-            let body = read_now(&HeaderMap::new(), chunked(&[b"abc", b"de"]), 5).unwrap();
-            assert_eq!(&body[..], b"abcde");
-        }
-
-        #[test]
-        fn refuses_one_byte_over_the_limit_while_reading() {
-            let err = read_now(&HeaderMap::new(), chunked(&[b"abc", b"def"]), 5).unwrap_err();
-            assert_eq!(err.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
-        }
-
-        #[test]
-        fn refuses_a_declared_length_before_reading() {
-            let mut headers = HeaderMap::new();
-            headers.insert(CONTENT_LENGTH, "6".parse().unwrap());
-            let reader = read_body(&headers, chunked(&[b"a"]), 5);
-            assert!(reader.read.is_none());
-            let err = read_now(&headers, chunked(&[b"a"]), 5).unwrap_err();
-            assert_eq!(err.status(), 413);
-        }
-
-        #[test]
-        fn refuses_an_exact_size_hint_over_the_limit() {
-            let reader = read_body(
-                &HeaderMap::new(),
-                Full::new(Bytes::from_static(b"abcdef")),
-                5,
-            );
-            assert!(reader.read.is_none());
-        }
-
-        #[test]
-        fn a_body_in_one_frame_is_handed_on_without_a_copy() {
-            let sent = Bytes::from(b"{\"event\":\"ping\"}".to_vec());
-            let body = read_now(&HeaderMap::new(), Full::new(sent.clone()), 64).unwrap();
-            assert_eq!(body, sent);
-            assert_eq!(body.as_ptr(), sent.as_ptr());
-        }
-
-        #[test]
-        fn an_empty_body_reads_as_empty() {
-            let body = read_now(&HeaderMap::new(), chunked(&[]), 5).unwrap();
-            assert!(body.is_empty());
-            let body = read_now(&HeaderMap::new(), Full::new(Bytes::new()), 0).unwrap();
-            assert!(body.is_empty());
-        }
-
-        #[test]
-        fn trailers_are_skipped() {
-            let mut trailers = HeaderMap::new();
-            trailers.insert("x-checksum", "1".parse().unwrap());
-            let body = Frames(VecDeque::from([
-                Ok(Frame::data(Bytes::from_static(b"ab"))),
-                Ok(Frame::trailers(trailers)),
-            ]));
-            assert_eq!(&read_now(&HeaderMap::new(), body, 5).unwrap()[..], b"ab");
-        }
-
-        #[test]
-        fn a_failing_body_is_a_read_failure_not_a_forgery() {
-            let body = Frames(VecDeque::from([
-                Ok(Frame::data(Bytes::from_static(b"ab"))),
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "reset",
-                )),
-            ]));
-            let err = read_now(&HeaderMap::new(), body, 5).unwrap_err();
-            assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
-            assert!(
-                matches!(err, WebhookRejection::FailedToReadBody(_)),
-                "{err:?}"
-            );
-        }
-
-        proptest::proptest! {
-            /// However a body is cut into frames, the reader returns exactly
-            /// its bytes when they fit the limit, and 413 when they do not.
-            #[test]
-            fn any_framing_reads_the_same_bytes(
-                frames in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..40), 0..8),
-                limit in 0usize..200,
-            ) {
-                let whole: Vec<u8> = frames.concat();
-                let body = Frames(frames.iter().map(|f| Ok(Frame::data(Bytes::from(f.clone())))).collect());
-                match read_now(&HeaderMap::new(), body, limit) {
-                    Ok(read) => {
-                        proptest::prop_assert!(whole.len() <= limit);
-                        proptest::prop_assert_eq!(&read[..], &whole[..]);
-                    }
-                    Err(rejection) => {
-                        proptest::prop_assert!(whole.len() > limit);
-                        proptest::prop_assert_eq!(rejection.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
-                    }
+    /// Reads and discards what is left of a body, within [`DRAIN_LIMIT`] and [`DRAIN_TIME`].
+    async fn drain<B: Body>(mut body: Pin<&mut B>) {
+        let discard = async {
+            let mut left = DRAIN_LIMIT;
+            while let Some(Ok(frame)) = body.frame().await {
+                let read = frame.data_ref().map_or(0, Buf::remaining);
+                left = left.saturating_sub(read);
+                if left == 0 {
+                    break;
                 }
             }
-        }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::declared_too_large;
+pub(crate) mod status_table {
+    //! The status table over real HTTP: the requests every integration's tests
+    //! send to a live server on loopback, with a raw TCP client that writes
+    //! exact bytes, and the answers they must get.
+    //!
+    //! Each server under test answers `POST /typed` (the [`Webhook`](crate::Webhook)
+    //! way) with [`describe`] of the envelope, and `POST /raw` (the
+    //! [`VerifiedBody`](crate::VerifiedBody) way) with the verified bytes.
 
-    #[test]
-    fn declared_lengths() {
-        assert!(!declared_too_large(None, 10));
-        assert!(!declared_too_large(Some(b"10"), 10));
-        assert!(declared_too_large(Some(b"11"), 10));
-        assert!(declared_too_large(Some(b" 11 "), 10));
-        assert!(declared_too_large(Some(b"99999999999999999999"), 10));
-        // Garbage is the HTTP server's to refuse; the read limit still holds.
-        assert!(!declared_too_large(Some(b"ten"), 10));
-        assert!(!declared_too_large(Some(b"-1"), 10));
-        assert!(!declared_too_large(Some(&[0xff, 0xfe]), 10));
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant, UNIX_EPOCH};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use crate::{Envelope, Event, Secret, Verifier, sign};
+
+    /// The secret of the wire format's golden vectors.
+    const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
+    /// The golden vectors: body and signature.
+    const ROOM_ENDED: (&str, &str) = (
+        r#"{"data":{"roomId":"3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34","roomName":"weekly-sync","userId":"7a1e0c2d-5b3f-4a9e-8c6d-1f2e3a4b5c6d"},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#,
+        "sha256=4a8a28e49e3e197b6aa2b626b4226a7131bae2bee66c980a640f1b6401a7469a",
+    );
+    const PING: (&str, &str) = (
+        r#"{"data":{},"event":"ping","timestamp":"2026-04-01T12:34:56Z"}"#,
+        "sha256=5f16939ad45069b2126b88cd3cf1736bc6cd112fc47c6ee8b14874876644b572",
+    );
+    const ROOM_CREATED: (&str, &str) = (
+        r#"{"data":{"roomId":"r1","roomName":"\u003cb\u003eQ\u0026A\u003c/b\u003e — café 🎥 \u2028","userId":"u1"},"event":"room.created","timestamp":"2026-04-01T12:34:56Z"}"#,
+        "sha256=b8a0d661a77397cb6b13ba923aa7f2200538f60b58d749223b86ba1e115efed1",
+    );
+    /// Short, so that the stalled-body tests are quick.
+    const BODY_TIMEOUT: Duration = Duration::from_millis(300);
+    /// Well over the default 64 KiB limit.
+    const OVERSIZED: usize = 300 * 1024;
+    /// How long any answer may take before the test fails.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    /// The verifier every server under test uses: the golden secret, the clock
+    /// 30 s after the vectors' timestamp, the default limit, a short body timeout.
+    pub(crate) fn verifier() -> Verifier {
+        let sent = UNIX_EPOCH + Duration::from_secs(1_775_046_896);
+        Verifier::builder(Secret::new(SECRET).unwrap())
+            .clock(move || sent + Duration::from_secs(30))
+            .body_timeout(BODY_TIMEOUT)
+            .build()
+    }
+
+    /// What the servers under test answer for a typed delivery.
+    pub(crate) fn describe(envelope: &Envelope) -> String {
+        match &envelope.event {
+            Event::RoomCreated(room) | Event::RoomEnded(room) => {
+                format!("{} {}", envelope.event.name(), room.room_name)
+            }
+            event => event.name().to_owned(),
+        }
+    }
+
+    /// A request's bytes: `POST path` with `headers` and a `Content-Length` body;
+    /// the server is asked to close the connection after its answer.
+    fn post(path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+        let mut request = head(path, headers, &format!("Content-Length: {}", body.len()));
+        request.extend_from_slice(body);
+        request
+    }
+
+    fn head(path: &str, headers: &[(&str, &str)], framing: &str) -> Vec<u8> {
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/json\r\n{framing}\r\n"
+        );
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        (head + "\r\n").into_bytes()
+    }
+
+    fn signed(path: &str, body: &[u8]) -> Vec<u8> {
+        let signature = sign(&Secret::new(SECRET).unwrap(), body);
+        post(path, &[("X-Bedrud-Signature", &signature)], body)
+    }
+
+    /// A genuine `ping` delivery to `path`.
+    pub(crate) fn signed_ping(path: &str) -> Vec<u8> {
+        signed(path, PING.0.as_bytes())
+    }
+
+    /// One chunk of a chunked body.
+    fn chunk(data: &[u8]) -> Vec<u8> {
+        [format!("{:x}\r\n", data.len()).as_bytes(), data, b"\r\n"].concat()
+    }
+
+    /// An answer: the final status, its head and body.
+    #[derive(Debug)]
+    pub(crate) struct Reply {
+        pub(crate) status: u16,
+        pub(crate) head: String,
+        pub(crate) body: String,
+        /// Everything the server wrote, heads included.
+        pub(crate) raw: String,
+    }
+
+    /// Writes the whole `request` on a new connection, then reads the answer
+    /// until the server closes the connection.
+    pub(crate) async fn exchange(addr: SocketAddr, request: &[u8]) -> Reply {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(request)
+            .await
+            .unwrap_or_else(|e| panic!("writing the request failed: {e}"));
+        read_reply(&mut stream).await
+    }
+
+    /// [`exchange`], written as a network would carry it: 16 KiB at a time,
+    /// with a pause between, so that the server answers while the client is
+    /// still writing.
+    async fn exchange_paced(addr: SocketAddr, request: &[u8]) -> Reply {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        for piece in request.chunks(16 * 1024) {
+            stream
+                .write_all(piece)
+                .await
+                .unwrap_or_else(|e| panic!("writing the request failed: {e}"));
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        read_reply(&mut stream).await
+    }
+
+    async fn read_reply(stream: &mut TcpStream) -> Reply {
+        let mut raw = Vec::new();
+        tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+            .await
+            .expect("the server closes the connection after its answer")
+            .unwrap_or_else(|e| panic!("reading the answer failed: {e}"));
+        let raw = String::from_utf8(raw).unwrap();
+        let last = raw
+            .strip_prefix("HTTP/1.1 100 Continue\r\n\r\n")
+            .unwrap_or(&raw);
+        let (head, body) = last.split_once("\r\n\r\n").unwrap_or((last, ""));
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
+        Reply {
+            status: status.unwrap_or_else(|| panic!("no answer in {raw:?}")),
+            head: head.to_owned(),
+            body: body.to_owned(),
+            raw: raw.clone(),
+        }
+    }
+
+    /// Genuine deliveries reach the handler as typed events, in both dialects;
+    /// unknown events too; `/raw` gets the exact bytes.
+    pub(crate) async fn genuine(addr: SocketAddr) {
+        let headers = [
+            ("X-Bedrud-Signature", ROOM_ENDED.1),
+            ("X-Bedrud-Event", "room.ended"),
+            ("X-Bedrud-Timestamp", "2026-04-01T12:34:56Z"),
+        ];
+        let cases = [
+            (post("/typed", &headers, ROOM_ENDED.0.as_bytes()), "room.ended weekly-sync"),
+            (
+                post(
+                    "/typed",
+                    &[("X-Webhook-Signature", PING.1), ("X-Webhook-Event", "ping")],
+                    PING.0.as_bytes(),
+                ),
+                "ping",
+            ),
+            (
+                post("/typed", &[("x-bedrud-signature", ROOM_CREATED.1)], ROOM_CREATED.0.as_bytes()),
+                "room.created <b>Q&A</b> — café 🎥 \u{2028}",
+            ),
+            (
+                signed(
+                    "/typed",
+                    br#"{"data":{"by":"u1"},"event":"room.archived","timestamp":"2026-04-01T12:34:56Z"}"#,
+                ),
+                "room.archived",
+            ),
+            (signed_ping("/typed"), "ping"),
+            (post("/raw", &headers, ROOM_ENDED.0.as_bytes()), ROOM_ENDED.0),
+        ];
+        for (request, answer) in cases {
+            let reply = exchange(addr, &request).await;
+            assert_eq!(
+                (reply.status, reply.body.as_str()),
+                (200, answer),
+                "{reply:?}"
+            );
+        }
+    }
+
+    /// Every way a delivery is refused before the handler: 401 or 400, a plain
+    /// text reason, nothing of the secret.
+    pub(crate) async fn refused(addr: SocketAddr) {
+        let (body, signature) = (ROOM_ENDED.0.as_bytes(), ROOM_ENDED.1);
+        let zeros = format!("sha256={}", "0".repeat(64));
+        let cases = [
+            (post("/typed", &[("X-Bedrud-Signature", &zeros)], body), 401),
+            (post("/typed", &[], body), 401),
+            (
+                post("/typed", &[("X-Bedrud-Signature", "sha1=abc")], body),
+                401,
+            ),
+            (
+                post(
+                    "/typed",
+                    &[
+                        ("X-Bedrud-Signature", signature),
+                        ("X-Webhook-Signature", signature),
+                    ],
+                    body,
+                ),
+                401,
+            ),
+            (
+                post(
+                    "/typed",
+                    &[
+                        ("X-Bedrud-Signature", signature),
+                        ("X-Bedrud-Event", "ping"),
+                    ],
+                    body,
+                ),
+                401,
+            ),
+            (
+                post(
+                    "/raw",
+                    &[
+                        ("X-Bedrud-Signature", signature),
+                        ("X-Bedrud-Timestamp", "2026-04-01T12:34:57Z"),
+                    ],
+                    body,
+                ),
+                401,
+            ),
+            (
+                signed(
+                    "/typed",
+                    br#"{"data":{},"event":"ping","timestamp":"2026-04-01T12:00:00Z"}"#,
+                ),
+                401,
+            ),
+            (signed("/typed", br#"{"hello":"world"}"#), 400),
+            (signed("/raw", b"not json"), 400),
+            (
+                signed(
+                    "/typed",
+                    br#"{"data":{"roomId":5},"event":"room.ended","timestamp":"2026-04-01T12:34:56Z"}"#,
+                ),
+                400,
+            ),
+        ];
+        for (request, status) in cases {
+            let reply = exchange(addr, &request).await;
+            assert_eq!(reply.status, status, "{reply:?}");
+            assert!(
+                reply
+                    .head
+                    .to_ascii_lowercase()
+                    .contains("content-type: text/plain"),
+                "{reply:?}"
+            );
+            assert!(!reply.raw.contains(SECRET));
+        }
+    }
+
+    /// A body over the limit is answered 413, and a client that writes all of
+    /// it before reading reads that 413 (not a reset), with or without a length.
+    pub(crate) async fn oversized(addr: SocketAddr) {
+        let body = vec![b' '; OVERSIZED];
+        let reply = exchange_paced(addr, &signed("/typed", &body)).await;
+        assert_eq!(reply.status, 413, "{reply:?}");
+
+        let mut request = head("/typed", &[], "Transfer-Encoding: chunked");
+        for piece in body.chunks(16 * 1024) {
+            request.extend(chunk(piece));
+        }
+        request.extend_from_slice(b"0\r\n\r\n");
+        let reply = exchange_paced(addr, &request).await;
+        assert_eq!(reply.status, 413, "{reply:?}");
+    }
+
+    /// A chunked body that never ends: after the limit, the server reads a
+    /// bounded amount, then closes the connection.
+    pub(crate) async fn endless(addr: SocketAddr) {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let piece = chunk(&[b' '; 64 * 1024]);
+        let mut written = 0usize;
+        let flood = async {
+            stream
+                .write_all(&head("/typed", &[], "Transfer-Encoding: chunked"))
+                .await?;
+            loop {
+                stream.write_all(&piece).await?;
+                written += piece.len();
+            }
+        };
+        let outcome: Result<std::io::Result<()>, _> = tokio::time::timeout(PATIENCE, flood).await;
+        assert!(
+            outcome.is_ok(),
+            "the server was still reading after {written} bytes"
+        );
+    }
+
+    /// A body that stops arriving is answered 408 once the body timeout is
+    /// over, and the connection is closed; with or without a length.
+    pub(crate) async fn stalled(addr: SocketAddr) {
+        let partial = [
+            [head("/typed", &[], "Content-Length: 1000"), vec![b' '; 100]].concat(),
+            [
+                head("/typed", &[], "Transfer-Encoding: chunked"),
+                chunk(&[b' '; 100]),
+            ]
+            .concat(),
+        ];
+        for request in partial {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            let started = Instant::now();
+            stream.write_all(&request).await.unwrap();
+            let mut status_line = [0; 12];
+            let read = stream.read_exact(&mut status_line);
+            tokio::time::timeout(PATIENCE, read).await.unwrap().unwrap();
+            let waited = started.elapsed();
+            assert_eq!(&status_line, b"HTTP/1.1 408");
+            assert!(waited >= BODY_TIMEOUT, "{waited:?}");
+            assert!(waited < BODY_TIMEOUT + Duration::from_secs(2), "{waited:?}");
+            let mut rest = Vec::new();
+            let closed = stream.read_to_end(&mut rest);
+            tokio::time::timeout(PATIENCE, closed)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    /// `Expect: 100-continue` with a declared length over the limit is answered
+    /// 413 without the body being read; `continue_first` when the framework
+    /// sends `100 Continue` before any extractor runs.
+    pub(crate) async fn expect_continue(addr: SocketAddr, continue_first: bool) {
+        let framing = format!("Content-Length: {OVERSIZED}\r\nExpect: 100-continue");
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(&head("/typed", &[], &framing))
+            .await
+            .unwrap();
+        let reply = read_reply(&mut stream).await;
+        assert_eq!(reply.status, 413, "{reply:?}");
+        let expected = if continue_first {
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413"
+        } else {
+            "HTTP/1.1 413"
+        };
+        assert!(reply.raw.starts_with(expected), "{reply:?}");
     }
 }

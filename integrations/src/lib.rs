@@ -1,46 +1,54 @@
-#![doc = include_str!("../README.md")]
+// The README's programs use every framework, so it is the crate doc (and its
+// doc-tests) when all three are on, as on docs.rs and in CI.
+#![cfg_attr(
+    all(feature = "axum", feature = "actix-web", feature = "tower"),
+    doc = include_str!("../README.md")
+)]
+//!
+//! # Features
+//!
+//! Every feature is off by default; turn on the one for your framework.
+//!
+//! | feature | enables |
+//! |---|---|
+//! | `axum` | [`Webhook`] and [`VerifiedBody`] as axum extractors ([`Verifier`] from the state) |
+//! | `actix-web` | [`Webhook`] and [`VerifiedBody`] as actix-web extractors ([`Verifier`] from `app_data`) |
+//! | `tower` | `tower::VerifyWebhookLayer`, for hyper and any tower stack |
+//! | `delivery` | the `delivery` module: genuinely signed requests for your tests, byte for byte what Bedrud sends; no network client |
+//! | `sender` | the `sender` module: posts deliveries over HTTP(S) as Bedrud does (hyper, rustls) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use bedrud_webhook_types as types;
-pub use bedrud_webhook_verify as verify;
-
 pub use bedrud_webhook_types::{
-    Envelope, Event, EventKind, ParseError, ParticipantData, RecordingData, RecordingStatus,
-    RoomData, Timestamp, UnknownEvent,
+    Envelope, Event, EventKind, ParseError, RawValue, RecordingData, RecordingStatus, RoomData,
+    Timestamp,
 };
-pub use bedrud_webhook_verify::{DeliveryHeaders, Secret, Verifier, VerifierBuilder};
-
+pub use bedrud_webhook_verify::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_TOLERANCE, Error as VerifyError, Secret,
+    Verified, Verifier, VerifierBuilder, headers, sign,
+};
 pub use extract::{VerifiedBody, Webhook};
 pub use rejection::WebhookRejection;
 
+mod extract;
+mod rejection;
+
 #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
 mod body;
-mod extract;
-mod receive;
-pub mod rejection;
 
 #[cfg(feature = "axum")]
-mod axum_extract;
+mod axum;
 
 #[cfg(feature = "actix-web")]
-#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
-pub mod actix;
+mod actix;
 
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 
+#[cfg(feature = "delivery")]
+#[cfg_attr(docsrs, doc(cfg(feature = "delivery")))]
+pub mod delivery;
+
 #[cfg(feature = "sender")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sender")))]
 pub mod sender;
-
-#[cfg(all(
-    test,
-    any(
-        feature = "axum",
-        feature = "actix-web",
-        feature = "tower",
-        feature = "sender"
-    )
-))]
-mod test_support;

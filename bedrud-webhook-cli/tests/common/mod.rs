@@ -138,11 +138,31 @@ impl Listener {
     /// Starts `listen --addr 127.0.0.1:0 ARGS…` with `env` set, and waits for
     /// its "listening on" line.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(BIN);
+        Self::start_at("127.0.0.1:0", args, env)
+    }
+
+    /// As [`Listener::start`], on `addr`.
+    pub fn start_at(addr: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(Command::new(BIN), addr, args, env)
+    }
+
+    /// As [`Listener::start`], with at most `files` open file descriptors
+    /// (`ulimit -n`), to run it out of them.
+    pub fn start_with_fd_limit(files: u32, args: &[&str]) -> Self {
+        let mut shell = Command::new("sh");
+        shell.args([
+            "-c",
+            &format!("ulimit -n {files} && exec \"$0\" \"$@\""),
+            BIN,
+        ]);
+        Self::spawn(shell, "127.0.0.1:0", args, &[])
+    }
+
+    fn spawn(mut command: Command, addr: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         command
             .env_remove("BEDRUD_WEBHOOK_SECRET")
             .env_remove("RUST_LOG")
-            .args(["listen", "--addr", "127.0.0.1:0"])
+            .args(["listen", "--addr", addr])
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -186,6 +206,28 @@ impl Listener {
             .unwrap_or_else(|e| panic!("no stdout line from listen: {e}; so far: {:?}", self.seen));
         self.seen.push(line.clone());
         line
+    }
+
+    /// Waits for it to exit by itself (`--count`, `--timeout`); its exit code
+    /// and the rest of what it printed on each stream.
+    pub fn finish(&mut self) -> (i32, Vec<String>, Vec<String>) {
+        let mut waited = Duration::ZERO;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                waited < WAIT,
+                "listen did not exit; so far: {:?}",
+                self.seen
+            );
+            thread::sleep(Duration::from_millis(50));
+            waited += Duration::from_millis(50);
+        };
+        let stdout: Vec<String> = self.stdout.iter().collect();
+        let stderr: Vec<String> = self.stderr.iter().collect();
+        self.seen.extend(stdout.iter().chain(&stderr).cloned());
+        (status.code().unwrap_or(-1), stdout, stderr)
     }
 
     /// Checks that nothing it printed contains `secret`.

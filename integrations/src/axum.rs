@@ -1,0 +1,159 @@
+//! axum 0.8: [`Webhook`] and [`VerifiedBody`] as extractors, [`WebhookRejection`]
+//! as their rejection.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRef, FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::request::Parts;
+
+use crate::{VerifiedBody, Verifier, Webhook, WebhookRejection, body};
+
+/// Reads the body once, within the verifier's limit and timeout. axum's
+/// `DefaultBodyLimit` is not consulted: the verifier's limit decides, as in
+/// every integration.
+/// Reads the body and runs `check`; a refusal is logged with the peer (when
+/// served with `into_make_service_with_connect_info`) and the event header.
+async fn extract<T>(
+    req: Request,
+    verifier: &Verifier,
+    check: impl FnOnce(&Parts, Bytes) -> Result<T, WebhookRejection>,
+) -> Result<T, WebhookRejection> {
+    let (parts, body) = req.into_parts();
+    let checked = match body::read(&parts.headers, body, verifier).await {
+        Ok(bytes) => check(&parts, bytes),
+        Err(rejection) => Err(rejection),
+    };
+    checked.inspect_err(|rejection| {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0);
+        rejection.log(body::event_header(&parts.headers), peer);
+    })
+}
+
+/// Extracts a verified, typed delivery; the [`Verifier`] comes from the
+/// router's state (directly, or through [`FromRef`]).
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl<S> FromRequest<S> for Webhook
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Verifier::from_ref(state);
+        extract(req, &verifier, |parts, bytes| {
+            Ok(Webhook(verifier.verify(&parts.headers, &bytes)?.parse()?))
+        })
+        .await
+    }
+}
+
+/// Extracts the exact bytes of a verified delivery; the [`Verifier`] comes
+/// from the router's state (directly, or through [`FromRef`]).
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl<S> FromRequest<S> for VerifiedBody
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Verifier::from_ref(state);
+        extract(req, &verifier, |parts, bytes| {
+            verifier.verify(&parts.headers, &bytes)?;
+            Ok(VerifiedBody(bytes))
+        })
+        .await
+    }
+}
+
+/// [`WebhookRejection::to_response`], as axum's response.
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl IntoResponse for WebhookRejection {
+    fn into_response(self) -> Response {
+        self.to_response().into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::Router;
+    use axum::extract::State;
+    use axum::routing::post;
+
+    use crate::body::status_table as table;
+    use crate::{VerifiedBody, Verifier, Webhook};
+
+    /// A state that holds more than the verifier, as real apps' do.
+    #[derive(Clone)]
+    struct AppState {
+        verifier: Verifier,
+        name: &'static str,
+    }
+
+    impl axum::extract::FromRef<AppState> for Verifier {
+        fn from_ref(state: &AppState) -> Verifier {
+            state.verifier.clone()
+        }
+    }
+
+    async fn serve() -> SocketAddr {
+        async fn typed(State(state): State<AppState>, Webhook(envelope): Webhook) -> String {
+            assert_eq!(state.name, "app");
+            table::describe(&envelope)
+        }
+        async fn raw(VerifiedBody(bytes): VerifiedBody) -> Vec<u8> {
+            bytes.to_vec()
+        }
+        let state = AppState {
+            verifier: table::verifier(),
+            name: "app",
+        };
+        let app = Router::new()
+            .route("/typed", post(typed))
+            .route("/raw", post(raw))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    #[tokio::test]
+    async fn genuine_deliveries_reach_the_handler() {
+        table::genuine(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn refused_deliveries_get_401_or_400() {
+        table::refused(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_413_and_the_writer_reads_it() {
+        table::oversized(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn an_endless_chunked_body_is_cut_off() {
+        table::endless(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn a_stalled_body_is_408_and_closed() {
+        table::stalled(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn expect_continue_over_the_limit_is_413_without_100_continue() {
+        table::expect_continue(serve().await, false).await;
+    }
+}
