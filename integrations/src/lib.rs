@@ -34,6 +34,8 @@ mod rejection;
 
 #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
 mod body;
+#[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
+mod log;
 
 #[cfg(feature = "axum")]
 mod axum;
