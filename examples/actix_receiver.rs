@@ -14,7 +14,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! bedrud-webhook = { git = "https://github.com/bedrud/bedrud-webhook", features = ["actix-web"] }
+//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["actix-web"] }
 //! actix-web = "4"
 //! tracing = "0.1"
 //! tracing-subscriber = "0.3"

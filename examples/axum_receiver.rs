@@ -13,7 +13,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! bedrud-webhook = { git = "https://github.com/bedrud/bedrud-webhook", features = ["axum"] }
+//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["axum"] }
 //! axum = "0.8"
 //! hyper = { version = "1", features = ["server", "http1"] }
 //! hyper-util = { version = "0.1", features = ["tokio", "service"] }
@@ -26,9 +26,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::routing::post;
+use axum::{Extension, Router};
 use bedrud_webhook::{Event, Secret, Verifier, Webhook};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -76,16 +77,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let slot = Arc::clone(&slots).acquire_owned().await?;
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors (EMFILE), for one: wait, keep serving.
                 tracing::error!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The extractor logs a refusal with the peer address it finds here.
+        let app = app.clone().layer(Extension(ConnectInfo(peer)));
+        let service = TowerToHyperService::new(app);
         tokio::spawn(async move {
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -15,7 +15,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! bedrud-webhook = { git = "https://github.com/bedrud/bedrud-webhook", features = ["tower"] }
+//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["tower"] }
 //! bytes = "1"
 //! http-body-util = "0.1"
 //! hyper = { version = "1", features = ["server", "http1"] }
@@ -83,33 +83,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Only the webhook route is guarded: other paths get 404, not 401.
     let webhook = VerifyWebhookLayer::new(verifier).layer(tower::service_fn(bedrud));
-    let router = service_fn(move |request: Request<Incoming>| {
-        let webhook = webhook.clone();
-        async move {
-            if request.method() == Method::POST && request.uri().path() == "/webhooks/bedrud" {
-                return webhook.oneshot(request).await;
-            }
-            let mut response = Response::new(Either::Right(String::new()));
-            *response.status_mut() = StatusCode::NOT_FOUND;
-            Ok(response)
-        }
-    });
-
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}/webhooks/bedrud");
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let slot = Arc::clone(&slots).acquire_owned().await?;
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors (EMFILE), for one: wait, keep serving.
                 tracing::error!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
         };
-        let router = router.clone();
+        let webhook = webhook.clone();
+        let router = service_fn(move |mut request: Request<Incoming>| {
+            // The layer logs a refusal with the peer address it finds here.
+            request.extensions_mut().insert(peer);
+            let webhook = webhook.clone();
+            async move {
+                if request.method() == Method::POST && request.uri().path() == "/webhooks/bedrud" {
+                    return webhook.oneshot(request).await;
+                }
+                let mut response = Response::new(Either::Right(String::new()));
+                *response.status_mut() = StatusCode::NOT_FOUND;
+                Ok(response)
+            }
+        });
         tokio::spawn(async move {
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -174,7 +174,7 @@ pub(crate) struct ListenArgs {
     #[arg(default_value_t = bedrud_webhook::DEFAULT_BODY_LIMIT)]
     pub(crate) max_body: usize,
     /// At most this many connections at once; further ones wait.
-    #[arg(long, value_name = "N", default_value_t = 512)]
+    #[arg(long, value_name = "N", default_value_t = 1024)]
     #[arg(value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_connections: u32,
     /// Print one JSON line per request on standard output (the envelope's

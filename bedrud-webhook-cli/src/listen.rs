@@ -25,7 +25,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::cli::ListenArgs;
@@ -33,7 +33,7 @@ use crate::strict::{self, go_json};
 use crate::{err, out, secrets, show, usage};
 
 /// How long a client may take to send a request's head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Refusal lines shown per window; the rest are counted and summed up.
 const QUIET_BURST: u64 = 20;
 const QUIET_WINDOW: Duration = Duration::from_secs(10);
@@ -173,8 +173,7 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     if args.no_timestamp_check {
         verifier = verifier.disable_timestamp_check();
     }
-    // A host name resolves; each address it has is tried in turn.
-    let listener = TcpListener::bind(args.addr.as_str()).await;
+    let listener = bind(&args.addr).await;
     let listener = listener.with_context(|| format!("cannot listen on {}", args.addr))?;
     let url = format!("http://{}{}", listener.local_addr()?, args.path);
     let (limit, strict) = (args.max_body, if args.strict { ", strict" } else { "" });
@@ -348,4 +347,24 @@ impl Printer {
         ));
         complete && total > 0 && refused == 0 && departed == 0
     }
+}
+
+/// Listens on the first address `addr` resolves to (a host name resolves),
+/// with a backlog of 1,024: tokio's default of 128 turns away connections
+/// while the cap is full, genuine deliveries among them.
+async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the address resolves to nothing")))
 }

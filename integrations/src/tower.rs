@@ -8,6 +8,8 @@
 //! by the layer itself with [`WebhookRejection::to_response`] (401, 400, 408
 //! or 413), and the inner service never sees it. Responses are
 //! `Either<ResBody, String>`: the inner service's body, or a rejection's text.
+//! A refusal is logged with the peer address when the request's extensions
+//! hold it as a `std::net::SocketAddr` (insert it when you accept the connection).
 //!
 //! With axum, guard only the webhook route with `route_layer`, so that other
 //! paths still answer 404:
