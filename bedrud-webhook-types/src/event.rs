@@ -1,5 +1,4 @@
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::Deserialize;
@@ -107,12 +106,14 @@ impl<'de> Visitor<'de> for UniqueKeys {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = HashSet::new();
+        // Bedrud's objects have a handful of keys: a list beats hashing them.
+        let mut seen = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(Key(key)) = map.next_key()? {
             map.next_value::<IgnoredAny>()?;
-            if !seen.insert(key) {
+            if seen.contains(&key) {
                 return Err(de::Error::custom("duplicate key"));
             }
+            seen.push(key);
         }
         Ok(())
     }

@@ -9,7 +9,9 @@
 //! - `signature_<size>` (187 B, 1 KiB, 16 KiB, 1 MiB): `verify_signature`
 //!   (header value and body) beside `bare_hmac`, the floor for any check built
 //!   on the `hmac` crate: clone a pre-keyed `Hmac<Sha256>`, update, and
-//!   `verify_slice` against a tag decoded beforehand.
+//!   `verify_slice` against a tag decoded beforehand; and, at 187 B and
+//!   1 KiB, `bare_hmac_hex`: the same plus `const_hex::decode_to_slice` of the
+//!   header's digits, to show what the decoding alone costs.
 //! - `peer_187B`: our signature check and full delivery check (`verify` on an
 //!   `http::HeaderMap`, system clock) beside `standardwebhooks::Webhook::verify`
 //!   on the same body, each with a genuine signature of its own scheme.
@@ -84,7 +86,7 @@ impl SignatureFixture {
         let secret = Secret::new(SECRET).unwrap();
         let header = sign(&secret, &body);
         let mut tag = [0u8; 32];
-        hex::decode_to_slice(&header["sha256=".len()..], &mut tag).unwrap();
+        const_hex::decode_to_slice(&header["sha256=".len()..], &mut tag).unwrap();
         let fx = SignatureFixture {
             verifier: Verifier::new(secret),
             keyed: HmacSha256::new_from_slice(SECRET.as_bytes()).unwrap(),
@@ -93,7 +95,7 @@ impl SignatureFixture {
             tag,
         };
         // Both must agree that this is genuine before they are timed.
-        assert!(fx.ours() && fx.bare());
+        assert!(fx.ours() && fx.bare() && fx.bare_hex());
         fx
     }
 
@@ -108,6 +110,22 @@ impl SignatureFixture {
         mac.update(black_box(&self.body));
         mac.verify_slice(black_box(&self.tag)).is_ok()
     }
+
+    fn bare_hex(&self) -> bool {
+        let mut tag = [0u8; 32];
+        let digits = &black_box(self.header.as_bytes())["sha256=".len()..];
+        if const_hex::decode_to_slice(digits, &mut tag).is_err() {
+            return false;
+        }
+        let mut mac = black_box(&self.keyed).clone();
+        mac.update(black_box(&self.body));
+        mac.verify_slice(&tag).is_ok()
+    }
+}
+
+/// The sizes at which the hex decoding is a visible part of the check.
+fn small(len: usize) -> bool {
+    len <= 1024
 }
 
 /// The 187-byte golden body signed now, with the headers Bedrud sends, and
@@ -189,6 +207,9 @@ fn signature_checks(c: &mut Criterion) {
         }
         group.bench_function("verify_signature", |b| b.iter(|| fx.ours()));
         group.bench_function("bare_hmac", |b| b.iter(|| fx.bare()));
+        if small(len) {
+            group.bench_function("bare_hmac_hex", |b| b.iter(|| fx.bare_hex()));
+        }
         group.finish();
     }
 }
@@ -214,6 +235,10 @@ fn interleaved() {
             let fx = SignatureFixture::new(len);
             let r = interleave::compare(|| fx.ours(), || fx.bare(), budget);
             interleave::print(&group, "verify_signature", "bare_hmac", &r);
+            if small(len) {
+                let r = interleave::compare(|| fx.bare_hex(), || fx.bare(), budget);
+                interleave::print(&group, "bare_hmac_hex", "bare_hmac", &r);
+            }
         }
     }
     if interleave::selected("peer_187B") {

@@ -65,5 +65,5 @@ impl fmt::Debug for Secret {
 #[must_use]
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
     let tag = secret.mac().chain_update(body).finalize().into_bytes();
-    format!("sha256={}", hex::encode(tag))
+    format!("sha256={}", const_hex::encode(tag))
 }

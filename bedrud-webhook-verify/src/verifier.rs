@@ -138,7 +138,7 @@ impl Verifier {
     pub fn sign(&self, body: &[u8]) -> String {
         format!(
             "sha256={}",
-            hex::encode(self.mac(0).chain_update(body).finalize().into_bytes())
+            const_hex::encode(self.mac(0).chain_update(body).finalize().into_bytes())
         )
     }
 
@@ -156,7 +156,7 @@ impl Verifier {
             .strip_prefix(b"sha256=")
             .ok_or(Error::MalformedSignature)?;
         let mut tag = [0u8; 32];
-        hex::decode_to_slice(hex, &mut tag).map_err(|_| Error::MalformedSignature)?;
+        const_hex::decode_to_slice(hex, &mut tag).map_err(|_| Error::MalformedSignature)?;
         let matches = |i| self.mac(i).chain_update(body).verify_slice(&tag).is_ok();
         if (0..self.0.macs.len()).any(matches) {
             Ok(tag)
@@ -399,7 +399,7 @@ mod tests {
                 .verify_pairs(pairs(&[(name, value)]), BODY)
                 .unwrap();
             assert_eq!(verified.envelope.event(), "ping");
-            assert_eq!(hex::encode(verified.tag), value[7..]);
+            assert_eq!(const_hex::encode(verified.tag), value[7..]);
         }
         let upper = good.to_uppercase().replace("SHA256=", "sha256=");
         assert!(

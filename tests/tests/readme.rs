@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// The fenced blocks of `lang` in the README section headed `heading`.
+/// The fenced blocks of `lang` in the README section headed `heading` (none
+/// when there is no such section: the test counts them).
 fn blocks<'a>(readme: &'a str, heading: &str, lang: &str) -> Vec<&'a str> {
     let section = readme.split("\n## ").find(|s| s.starts_with(heading));
-    let section = section.unwrap_or_else(|| panic!("no section {heading:?} in README.md"));
+    let section = section.unwrap_or_default();
     let fence = format!("```{lang}\n");
     section
         .split(&fence)

@@ -41,10 +41,14 @@ pub(crate) fn compare(
     mut b: impl FnMut() -> bool,
     budget: Duration,
 ) -> Ratio {
-    // Warm up, and size the batches from one call of each.
+    // Warm up (1000 calls of each, or 0.1 s), then size the batches.
+    let warm = Instant::now();
     for _ in 0..1000 {
         black_box(a());
         black_box(b());
+        if warm.elapsed() > Duration::from_millis(100) {
+            break;
+        }
     }
     let one = time_batch(&mut a, 10).max(time_batch(&mut b, 10)).max(1.0);
     let calls = ((20_000.0 / one) as u32).clamp(1, 10_000);
