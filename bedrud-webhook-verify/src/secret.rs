@@ -64,6 +64,14 @@ impl fmt::Debug for Secret {
 /// ```
 #[must_use]
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
-    let tag = secret.mac().chain_update(body).finalize().into_bytes();
-    format!("sha256={}", const_hex::encode(tag))
+    signature(secret.mac(), body)
+}
+
+/// `sha256=` and the lowercase hex of `mac`'s tag over `body`: the one
+/// writer of signature header values.
+pub(crate) fn signature(mac: HmacSha256, body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        const_hex::encode(mac.chain_update(body).finalize().into_bytes())
+    )
 }

@@ -136,10 +136,7 @@ impl Verifier {
     /// The signature the current secret gives `body`, as [`sign`](crate::sign) writes it.
     #[must_use]
     pub fn sign(&self, body: &[u8]) -> String {
-        format!(
-            "sha256={}",
-            const_hex::encode(self.mac(0).chain_update(body).finalize().into_bytes())
-        )
+        crate::secret::signature(self.mac(0), body)
     }
 
     /// Checks one signature header value against `body`, in constant time,
