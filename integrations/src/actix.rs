@@ -5,14 +5,15 @@
 //! ([`Verifier::verify_pairs`]), and the rejection's response is rebuilt with
 //! actix-web's own types.
 
-use actix_web::dev::Payload;
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::CONTENT_LENGTH;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 
 use crate::body::{DRAIN_TIME, declares_over};
+use crate::replay::{self, ReplayCheck, ReplayGuard, ReplayGuardLayer};
 use crate::{VerifiedBody, Verifier, VerifyError, Webhook, WebhookRejection};
 
 /// The verifier from `app_data`, as itself or in `web::Data`.
@@ -69,26 +70,33 @@ fn hold(payload: Payload) {
     }
 }
 
-/// Reads the payload, then checks it with `check`.
+/// Verifies a read body: the extracted value and the matched tag.
+type Check<T> = fn(&Verifier, &HttpRequest, Bytes) -> Result<(T, [u8; 32]), VerifyError>;
+
+/// Reads the payload, checks it with `check`, then runs the replay guard if
+/// the resource has one.
 fn extract<T: 'static>(
     req: &HttpRequest,
     payload: &mut Payload,
-    check: fn(&Verifier, &HttpRequest, Bytes) -> Result<T, VerifyError>,
+    check: Check<T>,
 ) -> LocalBoxFuture<'static, Result<T, WebhookRejection>> {
     let (req, mut payload) = (req.clone(), payload.take());
     Box::pin(async move {
-        match read(&req, &mut payload).await {
-            Ok((verifier, body)) => check(&verifier, &req, body).map_err(|e| {
-                let rejection = WebhookRejection::from(e);
-                log(&rejection, &req);
-                rejection
-            }),
+        let (verifier, body) = match read(&req, &mut payload).await {
+            Ok(read) => read,
             Err(rejection) => {
                 hold(payload);
                 log(&rejection, &req);
-                Err(rejection)
+                return Err(rejection);
             }
-        }
+        };
+        let replay = req.extensions().get::<ReplayCheck>().cloned();
+        let checked = check(&verifier, &req, body).map_err(WebhookRejection::from);
+        let admitted = match checked {
+            Ok((value, tag)) => replay::admit(replay.as_ref(), tag).await.map(|()| value),
+            Err(rejection) => Err(rejection),
+        };
+        admitted.inspect_err(|rejection| log(rejection, &req))
     })
 }
 
@@ -115,7 +123,8 @@ impl FromRequest for Webhook {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         extract(req, payload, |verifier, req, body| {
-            Ok(Webhook(verifier.verify_pairs(pairs(req), &body)?.parse()?))
+            let verified = verifier.verify_pairs(pairs(req), &body)?;
+            Ok((Webhook(verified.parse()?), verified.tag))
         })
     }
 }
@@ -129,8 +138,8 @@ impl FromRequest for VerifiedBody {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         extract(req, payload, |verifier, req, body| {
-            verifier.verify_pairs(pairs(req), &body)?;
-            Ok(VerifiedBody(body))
+            let tag = verifier.verify_pairs(pairs(req), &body)?.tag;
+            Ok((VerifiedBody(body), tag))
         })
     }
 }
@@ -159,13 +168,61 @@ impl ResponseError for WebhookRejection {
     }
 }
 
+/// The replay guard as actix-web middleware: `.wrap(ReplayGuardLayer::new(&verifier))`.
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
+impl<S, B> Transform<S, ServiceRequest> for ReplayGuardLayer
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = ReplayGuard<S>;
+    type InitError = ();
+    type Future = std::future::Ready<Result<ReplayGuard<S>, ()>>;
+
+    fn new_transform(&self, inner: S) -> Self::Future {
+        let layer = self.clone();
+        std::future::ready(Ok(ReplayGuard { inner, layer }))
+    }
+}
+
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
+impl<S, B> Service<ServiceRequest> for ReplayGuard<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<ServiceResponse<B>, actix_web::Error>>;
+
+    forward_ready!(inner);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let (check, pending) = self.layer.check();
+        req.extensions_mut().insert(check);
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let response = answer.await;
+            let success = response.as_ref().is_ok_and(|r| r.status().is_success());
+            pending.finish(success).await;
+            response
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
 
-    use actix_web::{App, HttpResponse, HttpServer, web};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 
     use crate::body::status_table as table;
+    use crate::replay::ReplayGuardLayer;
     use crate::{VerifiedBody, Webhook};
 
     async fn typed(Webhook(envelope): Webhook) -> HttpResponse {
@@ -176,15 +233,32 @@ mod tests {
         HttpResponse::Ok().body(body)
     }
 
+    async fn guarded(
+        req: HttpRequest,
+        calls: web::Data<AtomicUsize>,
+        Webhook(_): Webhook,
+    ) -> HttpResponse {
+        let (status, body) = table::guarded_answer(&calls, req.headers().contains_key("x-fail"));
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body(body)
+    }
+
     /// A live server on loopback; `data` puts the verifier in `web::Data`
     /// instead of `app_data` as itself, `verifier: false` leaves it out.
     fn serve(verifier: bool, data: bool) -> SocketAddr {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        let calls = web::Data::from(Arc::new(AtomicUsize::new(0)));
+        // Made once, outside the factory: every worker shares its store.
+        let guard = ReplayGuardLayer::new(&table::verifier());
         let server = HttpServer::new(move || {
+            let guarded = web::resource("/guarded")
+                .wrap(guard.clone())
+                .route(web::post().to(guarded));
             let app = App::new()
+                .app_data(calls.clone())
                 .route("/typed", web::post().to(typed))
-                .route("/raw", web::post().to(raw));
+                .route("/raw", web::post().to(raw))
+                .service(guarded);
             match (verifier, data) {
                 (false, _) => app,
                 (true, false) => app.app_data(table::verifier()),
@@ -204,6 +278,11 @@ mod tests {
     async fn genuine_deliveries_reach_the_handler() {
         table::genuine(serve(true, false)).await;
         table::genuine(serve(true, true)).await;
+    }
+
+    #[actix_web::test]
+    async fn the_replay_guard_runs_each_delivery_once_and_releases_failures() {
+        table::replayed(serve(true, false)).await;
     }
 
     #[actix_web::test]

@@ -8,24 +8,30 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::request::Parts;
 
-use crate::{VerifiedBody, Verifier, Webhook, WebhookRejection, body};
+use crate::{VerifiedBody, Verifier, Webhook, WebhookRejection, body, replay};
 
-/// Reads the body once, within the verifier's limit and timeout. axum's
+/// Reads the body once, within the verifier's limit and timeout (axum's
 /// `DefaultBodyLimit` is not consulted: the verifier's limit decides, as in
-/// every integration.
-/// Reads the body and runs `check`; a refusal is logged with the peer (when
-/// served with `into_make_service_with_connect_info`) and the event header.
+/// every integration), runs `check`, then the replay guard if the route has
+/// one. A refusal is logged with the peer (when served with
+/// `into_make_service_with_connect_info`) and the event header.
 async fn extract<T>(
     req: Request,
     verifier: &Verifier,
-    check: impl FnOnce(&Parts, Bytes) -> Result<T, WebhookRejection>,
+    check: impl FnOnce(&Parts, Bytes) -> Result<(T, [u8; 32]), WebhookRejection>,
 ) -> Result<T, WebhookRejection> {
     let (parts, body) = req.into_parts();
     let checked = match body::read(&parts.headers, body, verifier).await {
         Ok(bytes) => check(&parts, bytes),
         Err(rejection) => Err(rejection),
     };
-    checked.inspect_err(|rejection| {
+    let admitted = match checked {
+        Ok((value, tag)) => replay::admit(parts.extensions.get(), tag)
+            .await
+            .map(|()| value),
+        Err(rejection) => Err(rejection),
+    };
+    admitted.inspect_err(|rejection| {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -47,7 +53,8 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Verifier::from_ref(state);
         extract(req, &verifier, |parts, bytes| {
-            Ok(Webhook(verifier.verify(&parts.headers, &bytes)?.parse()?))
+            let verified = verifier.verify(&parts.headers, &bytes)?;
+            Ok((Webhook(verified.parse()?), verified.tag))
         })
         .await
     }
@@ -66,8 +73,8 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = Verifier::from_ref(state);
         extract(req, &verifier, |parts, bytes| {
-            verifier.verify(&parts.headers, &bytes)?;
-            Ok(VerifiedBody(bytes))
+            let tag = verifier.verify(&parts.headers, &bytes)?.tag;
+            Ok((VerifiedBody(bytes), tag))
         })
         .await
     }
@@ -85,11 +92,16 @@ impl IntoResponse for WebhookRejection {
 mod tests {
     use std::net::SocketAddr;
 
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
     use axum::Router;
     use axum::extract::State;
     use axum::routing::post;
+    use http::{HeaderMap, StatusCode};
 
     use crate::body::status_table as table;
+    use crate::replay::ReplayGuardLayer;
     use crate::{VerifiedBody, Verifier, Webhook};
 
     /// A state that holds more than the verifier, as real apps' do.
@@ -97,6 +109,7 @@ mod tests {
     struct AppState {
         verifier: Verifier,
         name: &'static str,
+        calls: Arc<AtomicUsize>,
     }
 
     impl axum::extract::FromRef<AppState> for Verifier {
@@ -113,13 +126,25 @@ mod tests {
         async fn raw(VerifiedBody(bytes): VerifiedBody) -> Vec<u8> {
             bytes.to_vec()
         }
+        async fn guarded(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            Webhook(_): Webhook,
+        ) -> (StatusCode, String) {
+            let (status, body) =
+                table::guarded_answer(&state.calls, headers.contains_key("x-fail"));
+            (StatusCode::from_u16(status).unwrap(), body)
+        }
         let state = AppState {
             verifier: table::verifier(),
             name: "app",
+            calls: Arc::default(),
         };
+        let guard = ReplayGuardLayer::new(&state.verifier);
         let app = Router::new()
             .route("/typed", post(typed))
             .route("/raw", post(raw))
+            .route("/guarded", post(guarded).route_layer(guard))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -130,6 +155,11 @@ mod tests {
     #[tokio::test]
     async fn genuine_deliveries_reach_the_handler() {
         table::genuine(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn the_replay_guard_runs_each_delivery_once_and_releases_failures() {
+        table::replayed(serve().await).await;
     }
 
     #[tokio::test]

@@ -292,6 +292,61 @@ pub(crate) mod status_table {
 
     /// Every way a delivery is refused before the handler: 401 or 400, a plain
     /// text reason, nothing of the secret.
+    /// The replay guard, at `POST /guarded`, whose handler answers `ran <n>`
+    /// (its n-th call), with 500 when the request has `X-Fail: 1` (unsigned,
+    /// so the same signed delivery can fail once and succeed next).
+    pub(crate) async fn replayed(addr: SocketAddr) {
+        let ping = signed_ping("/guarded");
+        let room = [("X-Bedrud-Signature", ROOM_ENDED.1)];
+        let failing = [room[0], ("X-Fail", "1")];
+        let steps: [(Vec<u8>, u16, &str); 6] = [
+            (ping.clone(), 200, "ran 1"),
+            (ping.clone(), 200, "duplicate delivery"),
+            (
+                post("/guarded", &failing, ROOM_ENDED.0.as_bytes()),
+                500,
+                "ran 2",
+            ),
+            (
+                post("/guarded", &room, ROOM_ENDED.0.as_bytes()),
+                200,
+                "ran 3",
+            ),
+            (
+                post("/guarded", &room, ROOM_ENDED.0.as_bytes()),
+                200,
+                "duplicate delivery",
+            ),
+            (ping, 200, "duplicate delivery"),
+        ];
+        for (request, status, body) in steps {
+            let reply = exchange(addr, &request).await;
+            assert_eq!(reply.status, status, "{reply:?}");
+            assert!(reply.body.starts_with(body), "{reply:?}");
+            let duplicate = reply
+                .head
+                .to_ascii_lowercase()
+                .contains("bedrud-webhook-duplicate: true");
+            assert_eq!(duplicate, body.starts_with("duplicate"), "{reply:?}");
+        }
+        // A forgery is still 401 on a guarded route, and reserves nothing.
+        let forged = post(
+            "/guarded",
+            &[("X-Bedrud-Signature", PING.1)],
+            ROOM_CREATED.0.as_bytes(),
+        );
+        assert_eq!(exchange(addr, &forged).await.status, 401);
+    }
+
+    /// What the handler at `/guarded` answers for its `calls`-th call.
+    pub(crate) fn guarded_answer(
+        calls: &std::sync::atomic::AtomicUsize,
+        fail: bool,
+    ) -> (u16, String) {
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        (if fail { 500 } else { 200 }, format!("ran {n}"))
+    }
+
     pub(crate) async fn refused(addr: SocketAddr) {
         let (body, signature) = (ROOM_ENDED.0.as_bytes(), ROOM_ENDED.1);
         let zeros = format!("sha256={}", "0".repeat(64));

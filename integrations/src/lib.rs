@@ -14,6 +14,7 @@
 //! | `axum` | [`Webhook`] and [`VerifiedBody`] as axum extractors ([`Verifier`] from the state) |
 //! | `actix-web` | [`Webhook`] and [`VerifiedBody`] as actix-web extractors ([`Verifier`] from `app_data`) |
 //! | `tower` | `tower::VerifyWebhookLayer`, for hyper and any tower stack |
+//! | `redis` | `replay::redis::RedisStore`: the replay guard shared by several replicas |
 //! | `delivery` | the `delivery` module: genuinely signed requests for your tests, byte for byte what Bedrud sends; no network client |
 //! | `sender` | the `sender` module: posts deliveries over HTTP(S) as Bedrud does (hyper, rustls) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -36,6 +37,12 @@ mod rejection;
 mod body;
 #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
 mod log;
+#[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "axum", feature = "actix-web", feature = "tower")))
+)]
+pub mod replay;
 
 #[cfg(feature = "axum")]
 mod axum;

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::WebhookRejection;
 
 impl WebhookRejection {
-    /// Logs the refusal at WARN with what an operator needs: status, reason,
+    /// Logs the refusal at WARN (a duplicate at INFO) with what an operator needs: status, reason,
     /// the event header (untrusted: escaped and cut to 64 bytes) and the peer.
     /// At most [`LINES_PER_SECOND`] lines a second: the refusals left out are
     /// counted per reason and reported by the next line.
@@ -23,14 +23,27 @@ impl WebhookRejection {
         drop(window);
         let event = event.map(|e| String::from_utf8_lossy(&e[..e.len().min(64)]).into_owned());
         let left_out = (!left_out.is_empty()).then(|| format!("{left_out:?}"));
-        tracing::warn!(
-            status = self.status().as_u16(),
-            reason = self.reason(),
-            event = ?event,
-            peer = ?peer,
-            left_out,
-            "refused a webhook delivery"
-        );
+        let status = self.status().as_u16();
+        // A duplicate is answered 200: a replay caught, not a fault.
+        if let WebhookRejection::Duplicate = self {
+            tracing::info!(
+                status,
+                reason = self.reason(),
+                event = ?event,
+                peer = ?peer,
+                left_out,
+                "acknowledged a duplicate webhook delivery without running the handler"
+            );
+        } else {
+            tracing::warn!(
+                status,
+                reason = self.reason(),
+                event = ?event,
+                peer = ?peer,
+                left_out,
+                "refused a webhook delivery"
+            );
+        }
     }
 }
 

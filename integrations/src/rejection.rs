@@ -32,6 +32,13 @@ pub enum WebhookRejection {
     /// No [`Verifier`](crate::Verifier) is configured for this route: 500.
     #[error("no bedrud_webhook::Verifier is configured for this route")]
     MissingVerifier,
+    /// A genuine delivery the replay guard has seen before: `200 OK` with the
+    /// duplicate header, and the handler does not run.
+    #[error("duplicate delivery: already received, not handled again")]
+    Duplicate,
+    /// The replay guard's store could not be reached: 503.
+    #[error("the replay store is unavailable; try again later")]
+    ReplayStoreUnavailable,
 }
 
 impl WebhookRejection {
@@ -43,6 +50,8 @@ impl WebhookRejection {
             WebhookRejection::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             WebhookRejection::BodyRead => StatusCode::BAD_REQUEST,
             WebhookRejection::MissingVerifier => StatusCode::INTERNAL_SERVER_ERROR,
+            WebhookRejection::Duplicate => StatusCode::OK,
+            WebhookRejection::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -54,6 +63,8 @@ impl WebhookRejection {
             WebhookRejection::BodyTimeout => "body_timeout",
             WebhookRejection::BodyRead => "body_read_failed",
             WebhookRejection::MissingVerifier => "missing_verifier",
+            WebhookRejection::Duplicate => "duplicate",
+            WebhookRejection::ReplayStoreUnavailable => "replay_store_unavailable",
         }
     }
 
@@ -70,7 +81,8 @@ impl WebhookRejection {
     }
 
     /// The response every integration sends: the status, `text/plain`, the
-    /// message, and `Connection: close` when [`closes_connection`](Self::closes_connection).
+    /// message, `Connection: close` when [`closes_connection`](Self::closes_connection),
+    /// and the replay guard's duplicate header on a duplicate.
     #[must_use]
     pub fn to_response(&self) -> http::Response<String> {
         let mut response = http::Response::new(format!("{self}\n"));
@@ -85,6 +97,11 @@ impl WebhookRejection {
                 http::header::CONNECTION,
                 http::HeaderValue::from_static("close"),
             );
+        }
+        #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
+        if let WebhookRejection::Duplicate = self {
+            let value = http::HeaderValue::from_static("true");
+            headers.insert(crate::replay::DUPLICATE_HEADER, value);
         }
         response
     }
@@ -110,6 +127,12 @@ mod tests {
             (WebhookRejection::BodyTimeout, 408, "body_timeout"),
             (WebhookRejection::BodyRead, 400, "body_read_failed"),
             (WebhookRejection::MissingVerifier, 500, "missing_verifier"),
+            (WebhookRejection::Duplicate, 200, "duplicate"),
+            (
+                WebhookRejection::ReplayStoreUnavailable,
+                503,
+                "replay_store_unavailable",
+            ),
         ];
         for (rejection, status, reason) in cases {
             let response = rejection.to_response();
@@ -120,6 +143,10 @@ mod tests {
             assert_eq!(
                 response.headers().contains_key("connection"),
                 rejection.closes_connection()
+            );
+            assert_eq!(
+                response.headers().contains_key("bedrud-webhook-duplicate"),
+                rejection.reason() == "duplicate"
             );
         }
     }

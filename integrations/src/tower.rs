@@ -49,7 +49,7 @@ use http_body_util::{Either, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{Envelope, Verifier, WebhookRejection, body};
+use crate::{Envelope, Verifier, WebhookRejection, body, replay};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -137,7 +137,14 @@ where
         let verifier = self.verifier.clone();
         ResponseFuture(Box::pin(async move {
             let (mut parts, body) = req.into_parts();
-            match verify(&parts.headers, body, &verifier).await {
+            let verified = verify(&parts.headers, body, &verifier).await;
+            let admitted = match verified {
+                Ok((envelope, body, tag)) => replay::admit(parts.extensions.get(), tag)
+                    .await
+                    .map(|()| (envelope, body)),
+                Err(rejection) => Err(rejection),
+            };
+            match admitted {
                 Ok((envelope, body)) => {
                     parts.extensions.insert(envelope);
                     let request = Request::from_parts(parts, Full::new(body));
@@ -157,14 +164,15 @@ async fn verify<B>(
     headers: &http::HeaderMap,
     body: B,
     verifier: &Verifier,
-) -> Result<(Envelope, Bytes), WebhookRejection>
+) -> Result<(Envelope, Bytes, [u8; 32]), WebhookRejection>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
     let body = body::read(headers, body, verifier).await?;
-    let envelope = verifier.verify(headers, &body)?.parse()?;
-    Ok((envelope, body))
+    let verified = verifier.verify(headers, &body)?;
+    let (envelope, tag) = (verified.parse()?, verified.tag);
+    Ok((envelope, body, tag))
 }
 
 type Output<ResBody, E> = Result<Response<Either<ResBody, String>>, E>;
@@ -198,11 +206,15 @@ mod tests {
     use http_body_util::{BodyExt, Full};
     use hyper_util::rt::TokioIo;
     use hyper_util::service::TowerToHyperService;
-    use tower::{Layer, service_fn};
+    use tower::{Layer, ServiceExt, service_fn};
+
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
 
     use super::VerifyWebhookLayer;
     use crate::Envelope;
     use crate::body::status_table as table;
+    use crate::replay::ReplayGuardLayer;
 
     /// The handler behind the layer: `/raw` echoes the verified bytes, any
     /// other path describes the envelope.
@@ -220,6 +232,23 @@ mod tests {
 
     async fn serve() -> SocketAddr {
         let service = VerifyWebhookLayer::new(table::verifier()).layer(service_fn(handle));
+        // `/guarded`: the replay guard in front of the verifying layer.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let guarded = tower::ServiceBuilder::new()
+            .layer(ReplayGuardLayer::new(&table::verifier()))
+            .layer(VerifyWebhookLayer::new(table::verifier()))
+            .service(service_fn(move |req: Request<Full<Bytes>>| {
+                let answer = table::guarded_answer(&calls, req.headers().contains_key("x-fail"));
+                let mut response = Response::new(answer.1);
+                *response.status_mut() = http::StatusCode::from_u16(answer.0).unwrap();
+                std::future::ready(Ok::<_, Infallible>(response))
+            }));
+        let service = tower::steer::Steer::new(
+            vec![service.boxed_clone(), guarded.boxed_clone()],
+            |req: &Request<hyper::body::Incoming>, _: &[_]| {
+                usize::from(req.uri().path() == "/guarded")
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -239,6 +268,11 @@ mod tests {
     #[tokio::test]
     async fn genuine_deliveries_reach_the_handler() {
         table::genuine(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn the_replay_guard_runs_each_delivery_once_and_releases_failures() {
+        table::replayed(serve().await).await;
     }
 
     #[tokio::test]

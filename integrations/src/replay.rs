@@ -1,0 +1,302 @@
+//! Replay protection: each genuine delivery reaches the handler once.
+//!
+//! A captured delivery stays genuine for as long as its timestamp is within
+//! the tolerance, and Bedrud never retries, so a second arrival of the same
+//! signed bytes is never Bedrud's. [`ReplayGuardLayer`] remembers the HMAC tag
+//! of every delivery that passed the checks, for twice the tolerance:
+//!
+//! - first arrival: the tag is reserved atomically, the handler runs; if its
+//!   answer is not 2xx (or it never answers), the tag is released, so that the
+//!   same delivery can be sent again by hand and processed;
+//! - a repeat while reserved or after success: the handler does not run; the
+//!   answer is `200 OK` with the header [`DUPLICATE_HEADER`] (a 4xx would tell
+//!   the sender that its secret is wrong), logged at INFO with reason `duplicate`;
+//! - the store unreachable: `503`, the handler does not run (fail closed),
+//!   unless [`ReplayGuardLayer::fail_open`] says to run it unchecked.
+//!
+//! The layer wraps the route; the integration's extractor (axum, actix-web) or
+//! [`VerifyWebhook`](crate::tower::VerifyWebhook) inside it does the check
+//! once the signature is verified. One line turns it on:
+//!
+//! | integration | line |
+//! |---|---|
+//! | axum | `.route_layer(ReplayGuardLayer::new(&verifier))` |
+//! | actix-web | `.wrap(ReplayGuardLayer::new(&verifier))` on the `web::resource` |
+//! | tower | `ServiceBuilder::new().layer(ReplayGuardLayer::new(&verifier)).layer(VerifyWebhookLayer::new(verifier))` |
+//!
+//! The store is in memory by default ([`MemoryStore`], one process), or Redis
+//! for several replicas ([`RedisStore`](redis::RedisStore), feature `redis`),
+//! or any [`ReplayStore`].
+//!
+//! With the timestamp check off
+//! ([`disable_timestamp_check`](crate::VerifierBuilder::disable_timestamp_check)),
+//! a delivery never expires, so no time bounds the guard: entries are kept
+//! for [`UNCHECKED_TTL`], and the in-memory store's capacity is then the only
+//! bound (a replay older than the last `capacity` deliveries gets through).
+
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Duration;
+
+use crate::{Verifier, WebhookRejection};
+
+mod memory;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
+#[cfg(any(feature = "axum", feature = "tower"))]
+mod service;
+
+pub use memory::MemoryStore;
+#[cfg(any(feature = "axum", feature = "tower"))]
+pub use service::ResponseFuture;
+
+/// The response header that marks a duplicate's `200 OK`: `true`.
+pub const DUPLICATE_HEADER: &str = "bedrud-webhook-duplicate";
+
+/// How long a tag is kept when the verifier does not check timestamps.
+pub const UNCHECKED_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// An error from a [`ReplayStore`]; logged, never sent to the client.
+pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a [`ReplayStore`] returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Where the guard keeps the tags it has seen: [`MemoryStore`],
+/// [`RedisStore`](redis::RedisStore), or your own shared store.
+///
+/// `token` is unique to one reservation, across processes: `release` deletes
+/// the key only while it still holds that token, so a slow first request can
+/// never release a later one's reservation.
+pub trait ReplayStore: Send + Sync + 'static {
+    /// Stores `key` with `token` for `ttl` unless the key is held; `true`
+    /// when this call stored it. Must be atomic across all the guard's users.
+    fn reserve<'a>(
+        &'a self,
+        key: &'a [u8; 32],
+        token: u128,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Deletes `key` if it still holds `token`.
+    fn release<'a>(&'a self, key: &'a [u8; 32], token: u128) -> StoreFuture<'a, ()>;
+}
+
+/// Turns the replay guard on for the routes it wraps; see the
+/// [module documentation](self).
+#[derive(Clone)]
+pub struct ReplayGuardLayer {
+    store: Arc<dyn ReplayStore>,
+    ttl: Duration,
+    fail_open: bool,
+}
+
+impl ReplayGuardLayer {
+    /// A guard in memory ([`MemoryStore::default`]) that keeps tags for twice
+    /// `verifier`'s tolerance (or [`UNCHECKED_TTL`] without one).
+    #[must_use]
+    pub fn new(verifier: &Verifier) -> Self {
+        let ttl = verifier.tolerance().map_or(UNCHECKED_TTL, |t| t * 2);
+        ReplayGuardLayer {
+            store: Arc::new(MemoryStore::default()),
+            ttl,
+            fail_open: false,
+        }
+    }
+
+    /// Keeps the tags in `store` instead.
+    #[must_use]
+    pub fn store(mut self, store: impl ReplayStore) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// Runs the handler unchecked (logged at WARN) when the store fails,
+    /// instead of answering 503.
+    #[must_use]
+    pub fn fail_open(mut self) -> Self {
+        self.fail_open = true;
+        self
+    }
+
+    /// A check for one request, to put in its extensions, and the layer's
+    /// handle on it.
+    pub(crate) fn check(&self) -> (ReplayCheck, Pending) {
+        let check = ReplayCheck {
+            guard: self.clone(),
+            held: Arc::new(OnceLock::new()),
+        };
+        (check.clone(), Pending(Some(check)))
+    }
+}
+
+impl fmt::Debug for ReplayGuardLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayGuardLayer")
+            .field("ttl", &self.ttl)
+            .field("fail_open", &self.fail_open)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Guards `S` against replays: a tower `Service` (features `axum`, `tower`)
+/// and an actix-web middleware; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct ReplayGuard<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: ReplayGuardLayer,
+}
+
+/// A reservation: the tag and the token that holds it.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    tag: [u8; 32],
+    token: u128,
+}
+
+/// The guard's part of one request: put in the request's extensions by the
+/// layer, filled by the extractor once the signature is verified, finished by
+/// the layer with the handler's status.
+#[derive(Clone)]
+pub(crate) struct ReplayCheck {
+    guard: ReplayGuardLayer,
+    held: Arc<OnceLock<Held>>,
+}
+
+impl ReplayCheck {
+    /// Reserves `tag`: `Ok` lets the handler run.
+    pub(crate) async fn admit(&self, tag: [u8; 32]) -> Result<(), WebhookRejection> {
+        let token = token();
+        let guard = &self.guard;
+        match guard.store.reserve(&tag, token, guard.ttl).await {
+            Ok(true) => {
+                let _ = self.held.set(Held { tag, token });
+                Ok(())
+            }
+            Ok(false) => Err(WebhookRejection::Duplicate),
+            Err(error) if guard.fail_open => {
+                tracing::warn!(%error, "replay store failed; running the handler unchecked");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(%error, "replay store failed");
+                Err(WebhookRejection::ReplayStoreUnavailable)
+            }
+        }
+    }
+
+    /// Releases the reservation this check made, if any.
+    async fn release(self) {
+        if let Some(held) = self.held.get() {
+            let released = self.guard.store.release(&held.tag, held.token).await;
+            if let Err(error) = released {
+                tracing::warn!(%error, "replay store failed to release a delivery");
+            }
+        }
+    }
+}
+
+/// The layer's handle on a request's check: finished with the handler's
+/// answer, or, dropped before one (the client went away), released from a task.
+pub(crate) struct Pending(Option<ReplayCheck>);
+
+impl Pending {
+    /// A reservation whose handler did not answer 2xx is released, so that
+    /// the delivery can be sent again and processed.
+    pub(crate) async fn finish(mut self, success: bool) {
+        if let Some(check) = self.0.take().filter(|_| !success) {
+            check.release().await;
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(check) = self.0.take().filter(|c| c.held.get().is_some())
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(check.release());
+        }
+    }
+}
+
+/// Runs the route's check, if it has one, on a verified delivery's tag.
+pub(crate) async fn admit(
+    check: Option<&ReplayCheck>,
+    tag: [u8; 32],
+) -> Result<(), WebhookRejection> {
+    match check {
+        Some(check) => check.admit(tag).await,
+        None => Ok(()),
+    }
+}
+
+/// A token unique to one reservation: random per process, then counted.
+fn token() -> u128 {
+    static PROCESS: LazyLock<u64> = LazyLock::new(|| RandomState::new().hash_one(0u8));
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    (u128::from(*PROCESS) << 64) | u128::from(COUNT.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn layer() -> ReplayGuardLayer {
+        let verifier = Verifier::builder(crate::Secret::new("s").unwrap())
+            .tolerance(Duration::from_secs(60))
+            .build();
+        ReplayGuardLayer::new(&verifier)
+    }
+
+    #[test]
+    fn the_ttl_is_twice_the_tolerance_and_a_day_without_one() {
+        assert_eq!(layer().ttl, Duration::from_secs(120));
+        let unchecked = Verifier::builder(crate::Secret::new("s").unwrap())
+            .disable_timestamp_check()
+            .build();
+        assert_eq!(ReplayGuardLayer::new(&unchecked).ttl, UNCHECKED_TTL);
+    }
+
+    #[tokio::test]
+    async fn a_failed_answer_releases_and_a_success_keeps() {
+        let guard = layer();
+        let tag = [7; 32];
+        let (first, first_done) = guard.check();
+        first.admit(tag).await.unwrap();
+        let (second, second_done) = guard.check();
+        assert!(matches!(
+            second.admit(tag).await,
+            Err(WebhookRejection::Duplicate)
+        ));
+        second_done.finish(false).await; // a duplicate's check holds nothing
+        assert!(guard.check().0.admit(tag).await.is_err());
+        first_done.finish(false).await;
+        let (third, third_done) = guard.check();
+        third.admit(tag).await.unwrap();
+        third_done.finish(true).await;
+        assert!(guard.check().0.admit(tag).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_handler_releases_from_a_task() {
+        let guard = layer();
+        let (check, pending) = guard.check();
+        check.admit([8; 32]).await.unwrap();
+        drop(pending);
+        tokio::task::yield_now().await;
+        guard.check().0.admit([8; 32]).await.unwrap();
+    }
+
+    #[test]
+    fn tokens_are_unique() {
+        assert_ne!(token(), token());
+    }
+}
