@@ -9,12 +9,18 @@
 //! requests are answered 401, 400, 413 or 408 before the handler runs, with a
 //! warning in the log.
 //!
+//! The replay guard runs each genuine delivery once: a second arrival of the
+//! same signed bytes is answered `200` with `bedrud-webhook-duplicate: true`,
+//! without running the handler. It remembers deliveries in memory, or in
+//! Redis when `REDIS_URL` is set (`redis://127.0.0.1:6379/`), so that several
+//! replicas share it; while Redis is unreachable, deliveries are answered 503.
+//!
 //! To use this file as `src/main.rs` of a crate of your own (bedrud-webhook
 //! is not on crates.io yet):
 //!
 //! ```toml
 //! [dependencies]
-//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["actix-web"] }
+//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["actix-web", "redis"] }
 //! actix-web = "4"
 //! tracing = "0.1"
 //! tracing-subscriber = "0.3"
@@ -24,6 +30,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use bedrud_webhook::replay::ReplayGuardLayer;
+use bedrud_webhook::replay::redis::RedisStore;
 use bedrud_webhook::{Event, Secret, Verifier, Webhook};
 
 /// Runs for genuine deliveries only; any 2xx tells Bedrud it arrived.
@@ -51,10 +59,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
 
+    // Made once, outside the factory, so that every worker shares its store.
+    let mut guard = ReplayGuardLayer::new(&verifier);
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        guard = guard.store(RedisStore::open(&url)?);
+    }
+
     let server = HttpServer::new(move || {
-        App::new()
-            .app_data(verifier.clone())
-            .route("/webhooks/bedrud", web::post().to(bedrud))
+        let webhook = web::resource("/webhooks/bedrud")
+            .wrap(guard.clone())
+            .route(web::post().to(bedrud));
+        App::new().app_data(verifier.clone()).service(webhook)
     })
     // The request head must arrive within 5 s; a refused body is drained
     // for at most 1 s before the connection closes.

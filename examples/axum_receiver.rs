@@ -8,12 +8,18 @@
 //! stale, malformed, oversized or too slow requests are answered 401, 400,
 //! 413 or 408 before the handler runs, with a warning in the log.
 //!
+//! The replay guard runs each genuine delivery once: a second arrival of the
+//! same signed bytes is answered `200` with `bedrud-webhook-duplicate: true`,
+//! without running the handler. It remembers deliveries in memory, or in
+//! Redis when `REDIS_URL` is set (`redis://127.0.0.1:6379/`), so that several
+//! replicas share it; while Redis is unreachable, deliveries are answered 503.
+//!
 //! To use this file as `src/main.rs` of a crate of your own (bedrud-webhook
 //! is not on crates.io yet):
 //!
 //! ```toml
 //! [dependencies]
-//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["axum"] }
+//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["axum", "redis"] }
 //! axum = "0.8"
 //! hyper = { version = "1", features = ["server", "http1"] }
 //! hyper-util = { version = "0.1", features = ["tokio", "service"] }
@@ -30,6 +36,8 @@ use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Router};
+use bedrud_webhook::replay::ReplayGuardLayer;
+use bedrud_webhook::replay::redis::RedisStore;
 use bedrud_webhook::{Event, Secret, Verifier, Webhook};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -67,8 +75,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
 
+    let mut guard = ReplayGuardLayer::new(&verifier);
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        guard = guard.store(RedisStore::open(&url)?);
+    }
+
     let app = Router::new()
-        .route("/webhooks/bedrud", post(bedrud))
+        .route("/webhooks/bedrud", post(bedrud).route_layer(guard))
         .with_state(verifier);
 
     // Served through hyper directly: `axum::serve` has no header timeout.

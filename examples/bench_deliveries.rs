@@ -4,13 +4,15 @@
 //! of a benchmark run.
 //!
 //! ```text
-//! target/release/examples/bench_deliveries <dir> [count]
+//! target/release/examples/bench_deliveries <dir> [count] [distinct]
 //! ```
 //!
 //! writes `<dir>/genuine.tsv` and `<dir>/forged.tsv`, one delivery a line:
 //! signature, event, timestamp and body, separated by tabs (Bedrud's bodies
 //! are JSON without raw tabs or newlines). The deliveries cycle through the
-//! events Bedrud emits, each with a room id of its own. A forged delivery is
+//! events Bedrud emits, each with a room id of its own; `ping`'s body is the
+//! same every time, so with `distinct` (for the replay guard's route, where a
+//! repeat is a duplicate) `participant.left` takes its place. A forged delivery is
 //! the same request signed with another secret: well-formed, wrong MAC, the
 //! forgery a verifier has to compute a MAC to refuse. The signing secret is
 //! `BEDRUD_WEBHOOK_SECRET`, or the golden vectors' secret, as for
@@ -31,12 +33,13 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(
         args.next()
-            .context("usage: bench_deliveries <dir> [count]")?,
+            .context("usage: bench_deliveries <dir> [count] [distinct]")?,
     );
     let count: usize = match args.next() {
         Some(n) => n.parse().context("count must be a number")?,
         None => 100,
     };
+    let distinct = args.next().as_deref() == Some("distinct");
     let secret = std::env::var("BEDRUD_WEBHOOK_SECRET").unwrap_or_else(|_| DEFAULT_SECRET.into());
     let secret = Secret::new(secret).context("BEDRUD_WEBHOOK_SECRET")?;
     let forger = Secret::new("not-the-secret").context("forger's secret")?;
@@ -64,6 +67,7 @@ fn main() -> anyhow::Result<()> {
                 recording.status = Some(RecordingStatus::Completed);
                 Event::RecordingCompleted(recording)
             }
+            _ if distinct => Event::ParticipantLeft(room),
             _ => Event::Ping,
         };
         let envelope = Envelope::new(event, now);

@@ -16,7 +16,9 @@
 //!   `VerifyWebhookLayer` (tower on plain hyper): signature, envelope,
 //!   timestamp and headers checked, and the typed `Envelope` parsed;
 //! - `/verified-body` (axum, actix-web): the `VerifiedBody` extractor, which
-//!   verifies and leaves the data unparsed.
+//!   verifies and leaves the data unparsed;
+//! - `/guarded` (axum): `/verified` behind the in-memory replay guard;
+//! - `/guarded-redis` (axum, when `REDIS_URL` is set): behind the Redis one.
 //!
 //! Each server runs its handlers on one thread (a current-thread tokio
 //! runtime; one actix-web worker), so that on a two-core machine the load
@@ -29,6 +31,8 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 
 use anyhow::{Context as _, bail};
+use bedrud_webhook::replay::ReplayGuardLayer;
+use bedrud_webhook::replay::redis::RedisStore;
 use bedrud_webhook::tower::VerifyWebhookLayer;
 use bedrud_webhook::{Envelope, Secret, VerifiedBody, Verifier, Webhook};
 use bytes::Bytes;
@@ -94,11 +98,19 @@ mod axum_server {
     }
 
     pub(super) async fn serve(addr: SocketAddr, verifier: Verifier) -> anyhow::Result<()> {
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/unverified", post(unverified))
             .route("/verified", post(verified))
             .route("/verified-body", post(verified_body))
-            .with_state(verifier);
+            .route(
+                "/guarded",
+                post(verified).route_layer(ReplayGuardLayer::new(&verifier)),
+            );
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            let guard = ReplayGuardLayer::new(&verifier).store(RedisStore::open(&url)?);
+            app = app.route("/guarded-redis", post(verified).route_layer(guard));
+        }
+        let app = app.with_state(verifier);
         let listener = tokio::net::TcpListener::bind(addr).await?;
         announce("axum", listener.local_addr()?);
         axum::serve(listener, app).await?;

@@ -10,12 +10,19 @@
 //! the handler behind it sees only verified deliveries, with the typed
 //! `Envelope` in the request's extensions.
 //!
+//! The replay guard in front of it runs each genuine delivery once: a second
+//! arrival of the same signed bytes is answered `200` with
+//! `bedrud-webhook-duplicate: true`, without running the handler. It
+//! remembers deliveries in memory, or in Redis when `REDIS_URL` is set
+//! (`redis://127.0.0.1:6379/`), so that several replicas share it; while
+//! Redis is unreachable, deliveries are answered 503.
+//!
 //! To use this file as `src/main.rs` of a crate of your own (bedrud-webhook
 //! is not on crates.io yet):
 //!
 //! ```toml
 //! [dependencies]
-//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["tower"] }
+//! bedrud-webhook = { git = "https://github.com/themadorg/bedrud-webhook", features = ["tower", "redis"] }
 //! bytes = "1"
 //! http-body-util = "0.1"
 //! hyper = { version = "1", features = ["server", "http1"] }
@@ -31,6 +38,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bedrud_webhook::replay::ReplayGuardLayer;
+use bedrud_webhook::replay::redis::RedisStore;
 use bedrud_webhook::tower::VerifyWebhookLayer;
 use bedrud_webhook::{Envelope, Event, Secret, Verifier};
 use bytes::Bytes;
@@ -42,7 +51,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::{Layer, ServiceExt};
+use tower::{ServiceBuilder, ServiceExt};
 
 /// A client must send its request head within this time.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,8 +90,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
 
+    let mut guard = ReplayGuardLayer::new(&verifier);
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        guard = guard.store(RedisStore::open(&url)?);
+    }
+
     // Only the webhook route is guarded: other paths get 404, not 401.
-    let webhook = VerifyWebhookLayer::new(verifier).layer(tower::service_fn(bedrud));
+    let webhook = ServiceBuilder::new()
+        .layer(guard)
+        .layer(VerifyWebhookLayer::new(verifier))
+        .service_fn(bedrud);
     let listener = TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{addr}/webhooks/bedrud");
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));

@@ -51,6 +51,11 @@ pub(crate) enum Command {
     /// signed body that is not a Bedrud envelope, 413 for a body over
     /// --max-body, 408 for a body that stalls.
     ///
+    /// The replay guard is on: a genuine delivery received again (the same
+    /// signed bytes) gets 200 with bedrud-webhook-duplicate: true and prints
+    /// a `duplicate` line instead of being handled again. 503 while the
+    /// --redis store is unreachable.
+    ///
     /// Examples:
     ///   # Generate a secret (printed once), and listen on 127.0.0.1:8787
     ///   bedrud-webhook listen
@@ -61,6 +66,9 @@ pub(crate) enum Command {
     ///   # Every interface, the secret from the environment
     ///   BEDRUD_WEBHOOK_SECRET="$(cat bedrud.secret)" \
     ///     bedrud-webhook listen --addr 0.0.0.0:8787
+    ///
+    ///   # Replicas behind a load balancer, sharing one replay record
+    ///   bedrud-webhook listen --secret-file bedrud.secret --redis redis://127.0.0.1/
     ///
     ///   # One JSON line per request, for jq
     ///   bedrud-webhook listen --secret-file bedrud.secret --json | jq .event
@@ -166,9 +174,18 @@ pub(crate) struct ListenArgs {
     /// How far the signed timestamp may lie from this machine's clock.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub(crate) tolerance: u64,
-    /// Accept signed timestamps of any age (replays included).
+    /// Accept signed timestamps of any age (a delivery received again is
+    /// still caught, for a day, unless --no-replay-guard).
     #[arg(long, conflicts_with = "tolerance")]
     pub(crate) no_timestamp_check: bool,
+    /// Keep the replay guard's record of deliveries in Redis, shared by
+    /// several listeners, instead of in memory. Unreachable: 503.
+    #[arg(long, value_name = "URL", env = "REDIS_URL", hide_env_values = true)]
+    pub(crate) redis: Option<String>,
+    /// Turn the replay guard off: a genuine delivery received again is
+    /// handled again (--redis and REDIS_URL are then ignored).
+    #[arg(long)]
+    pub(crate) no_replay_guard: bool,
     /// The largest body accepted; larger ones get 413.
     #[arg(long, value_name = "BYTES")]
     #[arg(default_value_t = bedrud_webhook::DEFAULT_BODY_LIMIT)]
@@ -179,7 +196,8 @@ pub(crate) struct ListenArgs {
     pub(crate) max_connections: u32,
     /// Print one JSON line per request on standard output (the envelope's
     /// data, event and timestamp when accepted, and received, status, peer,
-    /// outcome, reason, detail, departures); the other lines go to stderr.
+    /// outcome (accepted, refused or duplicate), reason, detail,
+    /// departures); the other lines go to stderr.
     #[arg(long)]
     pub(crate) json: bool,
     /// Also report how each genuine delivery departs from Bedrud's exact
@@ -187,7 +205,8 @@ pub(crate) struct ListenArgs {
     #[arg(long)]
     pub(crate) strict: bool,
     /// Stop after N requests, then exit 1 if any was refused (or, with
-    /// --strict, departs from the wire format) or fewer than N came.
+    /// --strict, departs from the wire format) or fewer than N came; a
+    /// duplicate counts as a request, and is reported but does not fail.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) count: Option<u64>,
     /// Stop after SECS seconds; judged as --count is (and nothing arriving fails).

@@ -28,16 +28,15 @@ pub(crate) async fn run() -> anyhow::Result<bool> {
     let [(_, current), (_, previous), (_, stranger)] = [generate()?, generate()?, generate()?];
     let verifier = verifier(vec![current.clone(), previous.clone()])?.build();
     let limit = verifier.body_limit();
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("cannot listen on loopback")?;
+    let listener = TcpListener::bind("127.0.0.1:0").await;
+    let listener = listener.context("cannot listen on loopback")?;
     let url = format!("http://{}/webhooks/bedrud", listener.local_addr()?);
     let (receiver, mut seen) = Receiver::new(verifier, "/webhooks/bedrud");
     let (stop, stopped) = oneshot::channel();
     let server = tokio::spawn(serve(listener, receiver, 64, stopped));
     out(format!(
         "A receiver on {url}, built on the axum integration, with a generated secret \
-         (and a previous one, still accepted during a rotation):\n"
+         (and a previous one, still accepted during a rotation) and the replay guard:\n"
     ));
 
     let sender = Sender::new();
@@ -76,7 +75,9 @@ fn edit(request: Made, change: impl FnOnce(&mut Request<Bytes>)) -> Made {
     Ok(request)
 }
 
-/// Every case: genuine deliveries first, then each way of being refused.
+/// Every case: genuine deliveries first, then one of them again (each
+/// genuine body is sent once: a second time is a duplicate), then each way
+/// of being refused.
 fn cases(url: &str, secrets: [&Secret; 3], limit: usize) -> anyhow::Result<Vec<Case>> {
     let [current, previous, stranger] = secrets;
     let now = Timestamp::now();
@@ -102,10 +103,11 @@ fn cases(url: &str, secrets: [&Secret; 3], limit: usize) -> anyhow::Result<Vec<C
     let ended = body("room.ended", now, room);
     let paused = body("room.paused", now, json!({"roomId": "r1"}));
     add("room.paused (unknown event)", "204", genuine(&paused))?;
-    let webhook = sign(&ping, HeaderDialect::Webhook, current);
-    add("ping, X-Webhook-* headers", "204", webhook)?;
+    let webhook = || sign(&ended, HeaderDialect::Webhook, current);
+    add("room.ended, X-Webhook headers", "204", webhook())?;
     let rotated = sign(&ping, HeaderDialect::Bedrud, previous);
     add("ping, previous secret", "204", rotated)?;
+    add("room.ended again (a replay)", "200 duplicate", webhook())?;
 
     let mismatch = "401 signature_mismatch";
     let forged = sign(&ended, HeaderDialect::Bedrud, stranger);
@@ -139,11 +141,13 @@ fn cases(url: &str, secrets: [&Secret; 3], limit: usize) -> anyhow::Result<Vec<C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bedrud_webhook::headers::WEBHOOK_SIGNATURE;
 
     #[test]
     fn every_reason_of_the_status_table_is_shown() {
-        let secret = Secret::new("s").unwrap();
-        let cases = cases("http://127.0.0.1:9/webhooks/bedrud", [&secret; 3], 1024).unwrap();
+        let secrets = ["a", "b", "c"].map(|s| Secret::new(s).unwrap());
+        let [a, b, c] = &secrets;
+        let cases = cases("http://127.0.0.1:9/webhooks/bedrud", [a, b, c], 1024).unwrap();
         let accepted = cases
             .iter()
             .filter(|(_, _, expected)| *expected == "204")
@@ -151,6 +155,28 @@ mod tests {
         assert_eq!(accepted, EventKind::ALL.len() + 3);
         let mut answers: Vec<_> = cases.iter().map(|(_, _, expected)| *expected).collect();
         answers.dedup();
-        assert_eq!(answers.len(), 8, "{answers:?}");
+        assert_eq!(answers.len(), 9, "{answers:?}");
+    }
+
+    #[test]
+    fn each_genuine_delivery_is_sent_once_but_the_replay() {
+        let secrets = ["a", "b", "c"].map(|s| Secret::new(s).unwrap());
+        let [a, b, c] = &secrets;
+        let cases = cases("http://127.0.0.1:9/webhooks/bedrud", [a, b, c], 1024).unwrap();
+        // The guard knows a delivery by its signature's tag.
+        let tag = |(_, request, _): &Case| {
+            let headers = request.headers();
+            let value = headers
+                .get(SIGNATURE)
+                .or_else(|| headers.get(WEBHOOK_SIGNATURE));
+            (value.cloned(), request.body().clone())
+        };
+        let genuine: Vec<_> = cases.iter().filter(|c| c.2 == "204").map(tag).collect();
+        for (i, delivery) in genuine.iter().enumerate() {
+            assert!(!genuine[..i].contains(delivery), "sent twice: {delivery:?}");
+        }
+        let replays: Vec<_> = cases.iter().filter(|c| c.2 == "200 duplicate").collect();
+        assert_eq!(replays.len(), 1);
+        assert!(genuine.contains(&tag(replays[0])));
     }
 }

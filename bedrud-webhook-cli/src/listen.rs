@@ -1,7 +1,7 @@
-//! `listen`: a verifying receiver built on the axum integration's extractor,
-//! served by hyper with a request-head timeout and a cap on connections. The
-//! receiver only answers and passes on what it saw; one printer writes the
-//! lines (or JSON lines) and the verdict.
+//! `listen`: a verifying receiver built on the axum integration's extractor
+//! and replay guard, served by hyper with a request-head timeout and a cap on
+//! connections. The receiver only answers and passes on what it saw; one
+//! printer writes the lines (or JSON lines) and the verdict.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -15,18 +15,20 @@ use axum::body::Body;
 use axum::extract::FromRequest;
 use axum::response::{IntoResponse, Response};
 use bedrud_webhook::headers::{EVENT, WEBHOOK_EVENT};
+use bedrud_webhook::replay::{ReplayGuardLayer, redis::RedisStore};
 use bedrud_webhook::{Envelope, EventKind, Timestamp, VerifiedBody, Verifier, WebhookRejection};
 use bytes::Bytes;
 use http::header::ALLOW;
 use http::{HeaderMap, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, mpsc, oneshot};
+use tower::{ServiceBuilder, service_fn};
 
 use crate::cli::ListenArgs;
 use crate::strict::{self, go_json};
@@ -34,6 +36,8 @@ use crate::{err, out, secrets, show, usage};
 
 /// How long a client may take to send a request's head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// A duplicate's line says so: the answer is 2xx, but nothing was handled.
+const AGAIN: &str = "already received; not handled again";
 /// Refusal lines shown per window; the rest are counted and summed up.
 const QUIET_BURST: u64 = 20;
 const QUIET_WINDOW: Duration = Duration::from_secs(10);
@@ -53,13 +57,15 @@ pub(crate) struct Seen {
     pub(crate) outcome: Result<Bytes, Refusal>,
 }
 
-/// The receiver: `POST path` through the axum integration's extractor, a
-/// refusal for anything else (so that a misaddressed sender shows up too),
-/// and what it saw sent on to the printer.
+/// The receiver: `POST path` through the axum integration's extractor
+/// (behind the replay guard, if any), a refusal for anything else (so that a
+/// misaddressed sender shows up too), and what it saw sent on to the printer.
 #[derive(Debug, Clone)]
 pub(crate) struct Receiver {
     verifier: Verifier,
     path: Arc<str>,
+    /// The replay guard around it: in memory unless set otherwise.
+    pub(crate) guard: Option<ReplayGuardLayer>,
     seen: mpsc::UnboundedSender<Seen>,
 }
 
@@ -67,6 +73,7 @@ impl Receiver {
     pub(crate) fn new(verifier: Verifier, path: &str) -> (Receiver, mpsc::UnboundedReceiver<Seen>) {
         let (seen, received) = mpsc::unbounded_channel();
         let receiver = Receiver {
+            guard: Some(ReplayGuardLayer::new(&verifier)),
             verifier,
             path: path.into(),
             seen,
@@ -139,10 +146,11 @@ pub(crate) async fn serve(listener: TcpListener, receiver: Receiver, max: usize,
             }
         };
         let receiver = receiver.clone();
-        let service = service_fn(move |request| {
+        let guard = ServiceBuilder::new().option_layer(receiver.guard.clone());
+        let service = TowerToHyperService::new(guard.service(service_fn(move |request| {
             let answer = receiver.clone().answer(peer, request);
             async move { Ok::<_, Infallible>(answer.await) }
-        });
+        })));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             let _closed_either_way = connection.await;
@@ -165,29 +173,40 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
         secrets.push(secrets::generate_and_show()?);
     }
     let count = secrets.len();
-    let window = match args.no_timestamp_check {
-        true => "no timestamp check".to_owned(),
-        false => format!("tolerance ±{} s", args.tolerance),
+    let verifier = secrets::verifier(secrets)?.tolerance(Duration::from_secs(args.tolerance));
+    let (verifier, window) = match args.no_timestamp_check {
+        true => (
+            verifier.disable_timestamp_check(),
+            "no timestamp check".into(),
+        ),
+        false => (verifier, format!("tolerance ±{} s", args.tolerance)),
     };
-    let mut verifier = secrets::verifier(secrets)?.tolerance(Duration::from_secs(args.tolerance));
-    if args.no_timestamp_check {
-        verifier = verifier.disable_timestamp_check();
-    }
+    let (limit, strict) = (args.max_body, if args.strict { ", strict" } else { "" });
+    let verifier = verifier.body_limit(limit).build();
+    let guard = ReplayGuardLayer::new(&verifier);
+    let redis = |url| RedisStore::open(url).map_err(|e| usage(format!("--redis: {e}")));
+    let (guard, replay) = match (args.no_replay_guard, &args.redis) {
+        (true, _) => (None, "off"),
+        (false, None) => (Some(guard), "in memory"),
+        (false, Some(url)) => (Some(guard.store(redis(url)?)), "in Redis"),
+    };
     let listener = bind(&args.addr).await;
     let listener = listener.with_context(|| format!("cannot listen on {}", args.addr))?;
     let url = format!("http://{}{}", listener.local_addr()?, args.path);
-    let (limit, strict) = (args.max_body, if args.strict { ", strict" } else { "" });
-    let settings = format!("secrets: {count}, {window}, body limit {limit} bytes{strict}");
+    let settings = format!("{window}, body limit {limit} bytes, replay guard {replay}{strict}");
+    let settings = format!("secrets: {count}, {settings}");
     err(format!("listening on {url} ({settings}); Ctrl-C stops"));
-    let (receiver, mut seen) = Receiver::new(verifier.body_limit(limit).build(), &args.path);
+    let (mut receiver, mut seen) = Receiver::new(verifier, &args.path);
+    receiver.guard = guard;
     let (stop, stopped) = oneshot::channel();
     let max = args.max_connections as usize;
     let server = tokio::spawn(serve(listener, receiver, max, stopped));
 
     let mut printer = Printer::default();
     (printer.json, printer.strict) = (args.json, args.strict);
-    let timeout = args.timeout.map(Duration::from_secs);
-    let deadline = timeout.map(|timeout| Instant::now() + timeout);
+    let deadline = args
+        .timeout
+        .map(|secs| Instant::now() + Duration::from_secs(secs));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let judged = args.count.is_some() || args.timeout.is_some();
     let complete = loop {
@@ -217,16 +236,17 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
 }
 
 /// Writes the lines (or, with `--json`, one JSON line per request), keeps
-/// the tally, and rations the refusal lines: [`QUIET_BURST`] per
-/// [`QUIET_WINDOW`], the rest counted by reason and summed up in one line,
-/// so that a flood of forgeries is not a flood of lines.
+/// the tally, and rations the refusal and duplicate lines: [`QUIET_BURST`]
+/// per [`QUIET_WINDOW`], the rest counted by reason and summed up in one
+/// line, so that a flood of forgeries or replays is not a flood of lines.
 #[derive(Debug, Default)]
 struct Printer {
     /// JSON lines on standard output; the lines for people go to standard error.
     json: bool,
     strict: bool,
-    /// Requests, refused ones, and accepted ones departing from the wire format.
-    tally: [u64; 3],
+    /// Requests, refused ones, accepted ones departing from the wire
+    /// format, and duplicates.
+    tally: [u64; 4],
     window: Option<Instant>,
     shown: u64,
     hidden: BTreeMap<&'static str, u64>,
@@ -241,29 +261,28 @@ impl Printer {
         self.tally[0] += 1;
         let (at, status, peer) = (Timestamp::now(), seen.status.as_u16(), seen.peer);
         // A verified body is a JSON object: the envelope, as the entry's start.
-        let body = seen
-            .outcome
-            .as_ref()
-            .map(|body| serde_json::from_slice(body));
+        let body = seen.outcome.as_ref().map(|b| serde_json::from_slice(b));
         let mut entry = Value::Object(body.ok().and_then(Result::ok).unwrap_or_default());
         (entry["received"], entry["status"], entry["peer"]) =
             (json!(at), json!(status), json!(peer));
         match &seen.outcome {
             Ok(body) => self.accepted(seen, body, &mut entry),
             Err((reason, detail)) => {
-                self.tally[1] += 1;
-                let event = seen
-                    .headers
-                    .get(EVENT)
-                    .or_else(|| seen.headers.get(WEBHOOK_EVENT));
+                // A genuine delivery received again: answered 2xx, not handled.
+                let duplicate = seen.status.is_success();
+                self.tally[if duplicate { 3 } else { 1 }] += 1;
+                let headers = &seen.headers;
+                let event = headers.get(EVENT).or_else(|| headers.get(WEBHOOK_EVENT));
                 let event = event.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
                 let shown = event.as_deref().map(|e| format!("  event={}", show(e)));
-                let line = format!("{at}  {status}  refused  {reason}  peer={peer}");
-                self.ration(
-                    reason,
-                    format!("{line}{}  {detail}", shown.unwrap_or_default()),
-                );
-                (entry["outcome"], entry["reason"]) = (json!("refused"), json!(reason));
+                let (outcome, what, detail) = match duplicate {
+                    true => ("duplicate", "duplicate".into(), AGAIN),
+                    false => ("refused", format!("refused  {reason}"), detail.as_str()),
+                };
+                let shown = shown.unwrap_or_default();
+                let line = format!("{at}  {status}  {what}  peer={peer}{shown}  {detail}");
+                self.ration(reason, line);
+                (entry["outcome"], entry["reason"]) = (json!(outcome), json!(reason));
                 (entry["event"], entry["detail"]) = (json!(event), json!(detail));
             }
         }
@@ -287,10 +306,8 @@ impl Printer {
             line.push_str(&format!("  {}={field}", show(key)));
         }
         self.say(line);
-        let departures = match self.strict {
-            true => strict::check(&seen.headers, body),
-            false => Vec::new(),
-        };
+        let departures = self.strict.then(|| strict::check(&seen.headers, body));
+        let departures = departures.unwrap_or_default();
         self.tally[2] += u64::from(!departures.is_empty());
         if self.strict && departures.is_empty() {
             self.say("    strict: matches Bedrud's wire format exactly".into());
@@ -301,7 +318,8 @@ impl Printer {
         (entry["outcome"], entry["departures"]) = (json!("accepted"), json!(departures));
     }
 
-    /// Shows a refusal's line, or counts it when the window's share is spent.
+    /// Shows a refusal's (or duplicate's) line, or counts it when the
+    /// window's share is spent.
     fn ration(&mut self, reason: &'static str, line: String) {
         self.summarize_hidden(false);
         self.shown += 1;
@@ -311,40 +329,36 @@ impl Printer {
         }
     }
 
-    /// Once the window is over (or `now`): one line for the refusals it hid.
+    /// Once the window is over (or `now`): one line for the lines it hid.
     fn summarize_hidden(&mut self, now: bool) {
-        if !now
-            && self
-                .window
-                .is_some_and(|start| start.elapsed() < QUIET_WINDOW)
-        {
+        let open = self.window.is_some_and(|t| t.elapsed() < QUIET_WINDOW);
+        if open && !now {
             return;
         }
         (self.window, self.shown) = (Some(Instant::now()), 0);
         let hidden = std::mem::take(&mut self.hidden);
         let reasons: Vec<String> = hidden.iter().map(|(why, n)| format!("{why}={n}")).collect();
         let (total, at) = (hidden.values().sum::<u64>(), Timestamp::now());
+        let line = format!("{at}  {total} more not shown: {}", reasons.join(" "));
         if total > 0 {
-            self.say(format!(
-                "{at}  refused {total} more, not shown: {}",
-                reasons.join(" ")
-            ));
+            self.say(line);
         }
     }
 
     /// The line for CI, and whether the run passed: every request expected
-    /// came, and none was refused or departed from Bedrud's wire format.
+    /// came, and none was refused or departed from Bedrud's wire format. A
+    /// duplicate is counted and shown, but is no failure: it is a replay the
+    /// guard caught, not something the sender under test got wrong.
     fn verdict(&self, complete: bool, count: Option<u64>) -> bool {
-        let [total, refused, departed] = self.tally;
-        let expected = count
-            .filter(|_| !complete)
-            .map(|n| format!(" of {n} expected"));
-        let (expected, strict) = (expected.unwrap_or_default(), self.strict);
+        let [total, refused, departed, duplicates] = self.tally;
+        let expected = count.filter(|_| !complete);
+        let expected = expected.map_or(String::new(), |n| format!(" of {n} expected"));
         let departing = format!(", {departed} departing from Bedrud's wire format");
-        let departing = if strict { departing.as_str() } else { "" };
-        err(format!(
-            "{total}{expected} requests: {refused} refused{departing}"
-        ));
+        let departing = if self.strict { departing.as_str() } else { "" };
+        let again = format!(", {duplicates} received again");
+        let again = if duplicates > 0 { again.as_str() } else { "" };
+        let line = format!("{total}{expected} requests: {refused} refused{again}{departing}");
+        err(line);
         complete && total > 0 && refused == 0 && departed == 0
     }
 }
@@ -355,10 +369,9 @@ impl Printer {
 async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     let resolved = tokio::net::lookup_host(addr).await?.next();
     let addr = resolved.ok_or_else(|| std::io::Error::other("the address resolves to nothing"))?;
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;

@@ -11,6 +11,9 @@ use crate::{err, usage};
 /// The environment variable read when no flag gives a secret.
 pub(crate) const SECRET_ENV: &str = "BEDRUD_WEBHOOK_SECRET";
 
+/// Why an empty secret is refused.
+const EMPTY: &str = "is empty; anyone could forge deliveries for an empty secret, so use the \
+    one Bedrud's admin dashboard shows";
 const NO_SECRET: &str = "no secret: pass --secret or --secret-file, or set \
     BEDRUD_WEBHOOK_SECRET (Bedrud's admin dashboard shows it under Settings → Webhooks)";
 
@@ -55,11 +58,8 @@ pub(crate) fn one(args: &SecretsArgs, env: Option<OsString>) -> anyhow::Result<S
 /// others previous ones, accepted during a rotation.
 pub(crate) fn verifier(secrets: Vec<Secret>) -> anyhow::Result<VerifierBuilder> {
     let mut secrets = secrets.into_iter();
-    let mut builder = Verifier::builder(secrets.next().ok_or_else(|| usage(NO_SECRET))?);
-    for previous in secrets {
-        builder = builder.previous_secret(previous);
-    }
-    Ok(builder)
+    let current = secrets.next().ok_or_else(|| usage(NO_SECRET))?;
+    Ok(secrets.fold(Verifier::builder(current), VerifierBuilder::previous_secret))
 }
 
 /// A new secret the way Bedrud makes one: 16 random bytes written as 32
@@ -90,12 +90,7 @@ fn make(source: &str, bytes: Vec<u8>) -> anyhow::Result<Secret> {
              part of the key; Bedrud's generated secrets are 32 hex characters"
         ));
     }
-    Secret::new(bytes).map_err(|_| {
-        usage(format!(
-            "the secret from {source} is empty; anyone could forge deliveries for an empty \
-             secret, so use the one Bedrud's admin dashboard shows"
-        ))
-    })
+    Secret::new(bytes).map_err(|_| usage(format!("the secret from {source} {EMPTY}")))
 }
 
 #[cfg(test)]

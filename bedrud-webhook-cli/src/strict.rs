@@ -44,11 +44,7 @@ pub(crate) fn check(headers: &HeaderMap, body: &[u8]) -> Vec<Departure> {
         walk.add("webhook_signature_header", guide("Signature"));
     }
     let signature = sent(SIGNATURE.as_str()).or_else(|| sent(WEBHOOK_SIGNATURE.as_str()));
-    if signature
-        .unwrap_or_default()
-        .bytes()
-        .any(|b| b.is_ascii_uppercase())
-    {
+    if signature.is_some_and(|s| s.bytes().any(|b| b.is_ascii_uppercase())) {
         walk.add("uppercase_signature", "uppercase hex in the signature");
     }
     match (has(EVENT), has(WEBHOOK_EVENT)) {
@@ -97,10 +93,8 @@ impl Walk {
         };
         let stamp = value["timestamp"].as_str().unwrap_or_default();
         if Timestamp::parse(stamp).map(|t| t.to_string()).as_deref() != Ok(stamp) {
-            let message = format!(
-                "timestamp {} is not written YYYY-MM-DDTHH:MM:SSZ",
-                show(stamp)
-            );
+            let stamp = show(stamp);
+            let message = format!("timestamp {stamp} is not written YYYY-MM-DDTHH:MM:SSZ");
             self.add("timestamp_form", message);
         }
         match value.get("data") {
@@ -128,10 +122,8 @@ impl Walk {
         if self.found.len() == before {
             let at = body.iter().zip(&bedrud).position(|(a, b)| a != b);
             let at = at.unwrap_or(body.len().min(bedrud.len()));
-            self.add(
-                "other_bytes",
-                format!("differs from Bedrud's encoding at byte {at}"),
-            );
+            let message = format!("differs from Bedrud's encoding at byte {at}");
+            self.add("other_bytes", message);
         }
     }
 

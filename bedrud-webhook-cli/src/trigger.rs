@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::time::Instant;
 
 use bedrud_webhook::delivery::{Delivery, HeaderDialect};
+use bedrud_webhook::replay::DUPLICATE_HEADER;
 use bedrud_webhook::sender::{SendError, Sender};
 use bedrud_webhook::{EventKind, Timestamp};
 use bytes::Bytes;
@@ -57,7 +58,9 @@ pub(crate) async fn run(args: TriggerArgs, env: Option<OsString>) -> anyhow::Res
     out(format!("{event} → {url}: {code} {phrase} in {ms} ms"));
     let answer = String::from_utf8_lossy(response.body());
     let answer = cut(answer.trim(), 300);
-    if !status.is_success() && !answer.is_empty() {
+    // A duplicate's 200 says so, as a refusal's answer does.
+    let duplicate = response.headers().contains_key(DUPLICATE_HEADER);
+    if (!status.is_success() || duplicate) && !answer.is_empty() {
         err(format!("the receiver answered: {answer}"));
     }
     Ok(status.is_success())

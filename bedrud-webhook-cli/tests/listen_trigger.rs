@@ -187,7 +187,7 @@ fn listen_accepts_every_secret_of_a_rotation_and_enforces_its_limits() {
         ],
         &[],
     );
-    let banner = "(secrets: 2, tolerance ±60 s, body limit 200 bytes)";
+    let banner = "(secrets: 2, tolerance ±60 s, body limit 200 bytes, replay guard in memory)";
     assert!(
         listener.seen.iter().any(|l| l.contains(banner)),
         "{:?}",
@@ -421,21 +421,24 @@ fn strict_count_is_a_conformance_check_for_ci() {
 }
 
 #[test]
-fn a_flood_of_forgeries_is_not_a_flood_of_lines() {
-    let mut listener = Listener::start(&["--secret", SECRET, "--count", "40"], &[]);
+fn a_flood_of_forgeries_or_replays_is_not_a_flood_of_lines() {
+    let mut listener = Listener::start(&["--secret", SECRET, "--count", "41"], &[]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sender = Sender::new();
+    let send = |request| runtime.block_on(sender.send(request)).unwrap().status();
     let forger = Secret::new("forger").unwrap();
-    for _ in 0..40 {
-        let request = Delivery::sample(EventKind::Ping)
-            .request(&listener.url, &forger)
-            .unwrap();
-        assert_eq!(
-            runtime.block_on(sender.send(request)).unwrap().status(),
-            401
-        );
+    for _ in 0..30 {
+        let request = Delivery::sample(EventKind::Ping).request(&listener.url, &forger);
+        assert_eq!(send(request.unwrap()), 401);
     }
-    let (code, stdout, _) = listener.finish();
+    let genuine = Delivery::sample(EventKind::Ping)
+        .request::<bytes::Bytes>(&listener.url, &Secret::new(SECRET).unwrap())
+        .unwrap();
+    assert_eq!(send(genuine.clone()), 204);
+    for _ in 0..10 {
+        assert_eq!(send(genuine.clone()), 200);
+    }
+    let (code, stdout, stderr) = listener.finish();
     assert_eq!(code, 1);
     let refused = stdout
         .iter()
@@ -443,10 +446,25 @@ fn a_flood_of_forgeries_is_not_a_flood_of_lines() {
         .count();
     assert_eq!(refused, 20, "{stdout:?}");
     assert!(
+        stdout.iter().any(|l| l.contains("  204  ping")),
+        "{stdout:?}"
+    );
+    assert!(
+        !stdout.iter().any(|l| l.contains("  duplicate  ")),
+        "{stdout:?}"
+    );
+    assert!(
         stdout
             .last()
             .unwrap()
-            .ends_with("refused 20 more, not shown: signature_mismatch=20")
+            .ends_with("  20 more not shown: duplicate=10 signature_mismatch=10"),
+        "{stdout:?}"
+    );
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l == "41 requests: 30 refused, 10 received again"),
+        "{stderr:?}"
     );
 }
 
@@ -631,11 +649,18 @@ fn demo_gets_every_answer_right() {
     let ran = run(cmd().arg("demo"), &[]);
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     assert!(
-        ran.stdout.contains("All 17 answers were as expected."),
+        ran.stdout.contains("All 18 answers were as expected."),
         "{}",
         ran.stdout
     );
     assert!(!ran.stdout.contains("FAIL"), "{}", ran.stdout);
+    let replayed = "room.ended again (a replay)     200 duplicate             200 duplicate ";
+    assert!(ran.stdout.contains(replayed), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("and the replay guard:"),
+        "{}",
+        ran.stdout
+    );
     for reason in [
         "signature_mismatch",
         "timestamp_too_old",
@@ -644,4 +669,126 @@ fn demo_gets_every_answer_right() {
     ] {
         assert!(ran.stdout.contains(reason), "{reason}");
     }
+}
+
+#[test]
+fn a_delivery_received_again_is_acknowledged_not_handled_and_not_a_failure() {
+    let args = ["--secret", SECRET, "--json", "--count", "3"];
+    let mut listener = Listener::start(&args, &[]);
+    // The same second, the same event: the same signed bytes.
+    let at = now_plus(-5);
+    let first = trigger(&listener.url, "room.ended", SECRET, &["--timestamp", &at]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(listener.stderr_line().contains("  204  room.ended  "));
+    let again = trigger(&listener.url, "room.ended", SECRET, &["--timestamp", &at]);
+    assert_eq!(
+        again.code, 0,
+        "a duplicate is answered 2xx: {}",
+        again.stderr
+    );
+    assert!(again.stdout.contains(": 200 OK in "), "{}", again.stdout);
+    assert!(
+        again
+            .stderr
+            .starts_with("the receiver answered: duplicate delivery"),
+        "{}",
+        again.stderr
+    );
+    let line = listener.stderr_line();
+    assert!(line.contains("  200  duplicate  peer=127.0.0.1:"), "{line}");
+    assert!(
+        line.ends_with("  event=room.ended  already received; not handled again"),
+        "{line}"
+    );
+    // Another event is another delivery.
+    assert_eq!(
+        trigger(&listener.url, "ping", SECRET, &["--timestamp", &at]).code,
+        0
+    );
+    let (code, stdout, stderr) = listener.finish();
+    assert_eq!(code, 0, "a duplicate does not fail the run: {stderr:?}");
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l == "3 requests: 0 refused, 1 received again"),
+        "{stderr:?}"
+    );
+    let lines = json_lines(&stdout);
+    let outcomes: Vec<_> = lines.iter().map(|l| l["outcome"].as_str()).collect();
+    assert_eq!(
+        outcomes,
+        [Some("accepted"), Some("duplicate"), Some("accepted")]
+    );
+    let duplicate = &lines[1];
+    assert_eq!(
+        (
+            &duplicate["status"],
+            &duplicate["reason"],
+            &duplicate["event"]
+        ),
+        (
+            &serde_json::json!(200),
+            &serde_json::json!("duplicate"),
+            &serde_json::json!("room.ended")
+        )
+    );
+    assert!(duplicate.get("data").is_none(), "{duplicate}");
+}
+
+#[test]
+fn the_replay_guard_can_be_turned_off() {
+    // REDIS_URL from the environment does not stand in the way.
+    let env = [("REDIS_URL", "not a url")];
+    let args = [
+        "--secret",
+        SECRET,
+        "--no-replay-guard",
+        "--no-timestamp-check",
+    ];
+    let mut listener = Listener::start(&args, &env);
+    let banner = "(secrets: 1, no timestamp check, body limit 65536 bytes, replay guard off)";
+    assert!(
+        listener.seen.iter().any(|l| l.contains(banner)),
+        "{:?}",
+        listener.seen
+    );
+    for _ in 0..2 {
+        let old = ["--timestamp", "2020-01-01T00:00:00Z"];
+        assert_eq!(trigger(&listener.url, "ping", SECRET, &old).code, 0);
+        assert!(listener.stdout_line().contains("  204  ping"));
+    }
+}
+
+#[test]
+fn the_redis_store_fails_closed_and_a_bad_url_is_a_usage_error() {
+    let ran = run(
+        cmd().args(["listen", "--secret", SECRET, "--redis", "localhost:6379"]),
+        &[SECRET],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.starts_with("error: --redis: "), "{}", ran.stderr);
+
+    // Nothing listens on port 1: no delivery is handled unchecked.
+    let env = [("REDIS_URL", "redis://127.0.0.1:1/")];
+    let mut listener = Listener::start(&["--secret", SECRET], &env);
+    assert!(
+        listener
+            .seen
+            .iter()
+            .any(|l| l.contains(", replay guard in Redis)")),
+        "{:?}",
+        listener.seen
+    );
+    let sent = trigger(&listener.url, "ping", SECRET, &[]);
+    assert_eq!(sent.code, 1);
+    assert!(
+        sent.stdout.contains(": 503 Service Unavailable in "),
+        "{}",
+        sent.stdout
+    );
+    let line = listener.stdout_line();
+    assert!(
+        line.contains("  503  refused  replay_store_unavailable  "),
+        "{line}"
+    );
 }

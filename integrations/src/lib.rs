@@ -1,7 +1,13 @@
-// The README's programs use every framework, so it is the crate doc (and its
-// doc-tests) when all three are on, as on docs.rs and in CI.
+// The README's programs use every framework, test deliveries and Redis, so it
+// is the crate doc (and its doc-tests) when those are on, as on docs.rs and in CI.
 #![cfg_attr(
-    all(feature = "axum", feature = "actix-web", feature = "tower"),
+    all(
+        feature = "axum",
+        feature = "actix-web",
+        feature = "tower",
+        feature = "delivery",
+        feature = "redis"
+    ),
     doc = include_str!("../README.md")
 )]
 //!

@@ -38,7 +38,7 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
@@ -73,23 +73,19 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// `token` is unique to one reservation, across processes: `release` deletes
 /// the key only while it still holds that token, so a slow first request can
 /// never release a later one's reservation.
-pub trait ReplayStore: Send + Sync + 'static {
+pub trait ReplayStore: fmt::Debug + Send + Sync + 'static {
     /// Stores `key` with `token` for `ttl` unless the key is held; `true`
     /// when this call stored it. Must be atomic across all the guard's users.
-    fn reserve<'a>(
-        &'a self,
-        key: &'a [u8; 32],
-        token: u128,
-        ttl: Duration,
-    ) -> StoreFuture<'a, bool>;
+    fn reserve<'a>(&'a self, key: &'a [u8; 32], token: u64, ttl: Duration)
+    -> StoreFuture<'a, bool>;
 
     /// Deletes `key` if it still holds `token`.
-    fn release<'a>(&'a self, key: &'a [u8; 32], token: u128) -> StoreFuture<'a, ()>;
+    fn release<'a>(&'a self, key: &'a [u8; 32], token: u64) -> StoreFuture<'a, ()>;
 }
 
 /// Turns the replay guard on for the routes it wraps; see the
 /// [module documentation](self).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ReplayGuardLayer {
     store: Arc<dyn ReplayStore>,
     ttl: Duration,
@@ -135,15 +131,6 @@ impl ReplayGuardLayer {
     }
 }
 
-impl fmt::Debug for ReplayGuardLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReplayGuardLayer")
-            .field("ttl", &self.ttl)
-            .field("fail_open", &self.fail_open)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Guards `S` against replays: a tower `Service` (features `axum`, `tower`)
 /// and an actix-web middleware; see the [module documentation](self).
 #[derive(Debug, Clone)]
@@ -152,20 +139,14 @@ pub struct ReplayGuard<S> {
     pub(crate) layer: ReplayGuardLayer,
 }
 
-/// A reservation: the tag and the token that holds it.
-#[derive(Debug, Clone, Copy)]
-struct Held {
-    tag: [u8; 32],
-    token: u128,
-}
-
 /// The guard's part of one request: put in the request's extensions by the
 /// layer, filled by the extractor once the signature is verified, finished by
 /// the layer with the handler's status.
 #[derive(Clone)]
 pub(crate) struct ReplayCheck {
     guard: ReplayGuardLayer,
-    held: Arc<OnceLock<Held>>,
+    /// The reservation made: the tag and the token that holds it.
+    held: Arc<OnceLock<([u8; 32], u64)>>,
 }
 
 impl ReplayCheck {
@@ -175,7 +156,7 @@ impl ReplayCheck {
         let guard = &self.guard;
         match guard.store.reserve(&tag, token, guard.ttl).await {
             Ok(true) => {
-                let _ = self.held.set(Held { tag, token });
+                let _ = self.held.set((tag, token));
                 Ok(())
             }
             Ok(false) => Err(WebhookRejection::Duplicate),
@@ -192,8 +173,8 @@ impl ReplayCheck {
 
     /// Releases the reservation this check made, if any.
     async fn release(self) {
-        if let Some(held) = self.held.get() {
-            let released = self.guard.store.release(&held.tag, held.token).await;
+        if let Some((tag, token)) = self.held.get() {
+            let released = self.guard.store.release(tag, *token).await;
             if let Err(error) = released {
                 tracing::warn!(%error, "replay store failed to release a delivery");
             }
@@ -236,11 +217,12 @@ pub(crate) async fn admit(
     }
 }
 
-/// A token unique to one reservation: random per process, then counted.
-fn token() -> u128 {
-    static PROCESS: LazyLock<u64> = LazyLock::new(|| RandomState::new().hash_one(0u8));
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-    (u128::from(*PROCESS) << 64) | u128::from(COUNT.fetch_add(1, Ordering::Relaxed))
+/// A token unique to one reservation: random per process (32 bits), then
+/// counted (32 bits).
+fn token() -> u64 {
+    static PROCESS: LazyLock<u64> = LazyLock::new(|| RandomState::new().hash_one(0u8) << 32);
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    *PROCESS ^ u64::from(COUNT.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 //! `Either<ResBody, String>`: the inner service's body, or a rejection's text.
 //! A refusal is logged with the peer address when the request's extensions
 //! hold it as a `std::net::SocketAddr` (insert it when you accept the connection).
+//! Behind a [`ReplayGuardLayer`](crate::replay::ReplayGuardLayer), a replayed
+//! delivery is answered `200` (duplicate) without calling the inner service.
 //!
 //! With axum, guard only the webhook route with `route_layer`, so that other
 //! paths still answer 404:

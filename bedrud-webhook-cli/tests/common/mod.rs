@@ -37,6 +37,7 @@ pub fn cmd() -> assert_cmd::Command {
     let mut command = assert_cmd::Command::new(BIN);
     command
         .env_remove("BEDRUD_WEBHOOK_SECRET")
+        .env_remove("REDIS_URL")
         .env_remove("RUST_LOG");
     command
 }
@@ -161,6 +162,7 @@ impl Listener {
     fn spawn(mut command: Command, addr: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         command
             .env_remove("BEDRUD_WEBHOOK_SECRET")
+            .env_remove("REDIS_URL")
             .env_remove("RUST_LOG")
             .args(["listen", "--addr", addr])
             .args(args)

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
+use quick_cache::{OptionsBuilder, UnitWeighter};
 
 use super::{ReplayStore, StoreFuture};
 
@@ -16,7 +17,7 @@ use super::{ReplayStore, StoreFuture};
 /// forgotten first, even before they expire. An expired tag reads as absent.
 pub struct MemoryStore {
     /// Tag → (expiry, token).
-    cache: Cache<[u8; 32], (Instant, u128)>,
+    cache: Cache<[u8; 32], (Instant, u64)>,
 }
 
 impl MemoryStore {
@@ -26,9 +27,20 @@ impl MemoryStore {
     /// A store of at most `capacity` tags.
     #[must_use]
     pub fn new(capacity: usize) -> Self {
-        MemoryStore {
-            cache: Cache::new(capacity),
-        }
+        // No ghost keys: they help a cache's hit rate, not a guard, and
+        // would take a third of the memory.
+        let options = OptionsBuilder::new()
+            .estimated_items_capacity(capacity)
+            .weight_capacity(capacity as u64)
+            .ghost_allocation(0.0)
+            .build();
+        let cache = match options {
+            Ok(options) => {
+                Cache::with_options(options, UnitWeighter, <_>::default(), <_>::default())
+            }
+            Err(_) => Cache::new(capacity),
+        };
+        MemoryStore { cache }
     }
 
     /// The tags held now, expired ones included until they are evicted.
@@ -43,7 +55,7 @@ impl MemoryStore {
         self.cache.is_empty()
     }
 
-    fn reserve_now(&self, key: &[u8; 32], token: u128, ttl: Duration) -> bool {
+    fn reserve_now(&self, key: &[u8; 32], token: u64, ttl: Duration) -> bool {
         let now = Instant::now();
         let entry = self.cache.entry(key, None, |_, held| {
             let expired = held.0 <= now;
@@ -83,14 +95,14 @@ impl ReplayStore for MemoryStore {
     fn reserve<'a>(
         &'a self,
         key: &'a [u8; 32],
-        token: u128,
+        token: u64,
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         let reserved = self.reserve_now(key, token, ttl);
         Box::pin(std::future::ready(Ok(reserved)))
     }
 
-    fn release<'a>(&'a self, key: &'a [u8; 32], token: u128) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a [u8; 32], token: u64) -> StoreFuture<'a, ()> {
         self.cache.remove_if(key, |held| held.1 == token);
         Box::pin(std::future::ready(Ok(())))
     }
@@ -120,7 +132,7 @@ mod tests {
     #[test]
     fn racing_threads_reserve_each_key_exactly_once() {
         let store = Arc::new(MemoryStore::new(100_000));
-        let threads: Vec<_> = (0..4u128)
+        let threads: Vec<_> = (0..4u64)
             .map(|t| {
                 let store = Arc::clone(&store);
                 std::thread::spawn(move || {

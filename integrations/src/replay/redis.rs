@@ -83,7 +83,7 @@ impl ReplayStore for RedisStore {
     fn reserve<'a>(
         &'a self,
         tag: &'a [u8; 32],
-        token: u128,
+        token: u64,
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         let mut connection = self.connection.clone();
@@ -101,7 +101,7 @@ impl ReplayStore for RedisStore {
         })
     }
 
-    fn release<'a>(&'a self, tag: &'a [u8; 32], token: u128) -> StoreFuture<'a, ()> {
+    fn release<'a>(&'a self, tag: &'a [u8; 32], token: u64) -> StoreFuture<'a, ()> {
         let mut connection = self.connection.clone();
         Box::pin(async move {
             let mut call = self.release.key(key(tag));
