@@ -61,6 +61,8 @@ pub(crate) struct Receiver {
     verifier: Verifier,
     path: Arc<str>,
     seen: mpsc::UnboundedSender<Seen>,
+    /// With `--queue`: genuine deliveries are stored, then answered 202.
+    pub(crate) queue: Option<bedrud_webhook::queue::Queue>,
 }
 
 impl Receiver {
@@ -70,6 +72,7 @@ impl Receiver {
             verifier,
             path: path.into(),
             seen,
+            queue: None,
         };
         (receiver, received)
     }
@@ -90,7 +93,10 @@ impl Receiver {
             let request = request.map(Body::new);
             let verified = VerifiedBody::from_request(request, &self.verifier).await;
             match verified.and_then(typed) {
-                Ok(body) => (Ok(body), StatusCode::NO_CONTENT.into_response()),
+                Ok(body) => match &self.queue {
+                    Some(queue) => crate::queue::store(queue, &self.verifier, &headers, body).await,
+                    None => (Ok(body), StatusCode::NO_CONTENT.into_response()),
+                },
                 Err(no) => (Err((no.reason(), no.to_string())), no.into_response()),
             }
         };
@@ -179,7 +185,10 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     let (limit, strict) = (args.max_body, if args.strict { ", strict" } else { "" });
     let settings = format!("secrets: {count}, {window}, body limit {limit} bytes{strict}");
     err(format!("listening on {url} ({settings}); Ctrl-C stops"));
-    let (receiver, mut seen) = Receiver::new(verifier.body_limit(limit).build(), &args.path);
+    let (mut receiver, mut seen) = Receiver::new(verifier.body_limit(limit).build(), &args.path);
+    if let Some(queue) = &args.queue {
+        receiver.queue = Some(crate::queue::open(queue).await?);
+    }
     let (stop, stopped) = oneshot::channel();
     let max = args.max_connections as usize;
     let server = tokio::spawn(serve(listener, receiver, max, stopped));

@@ -15,6 +15,8 @@
 //! | `actix-web` | [`Webhook`] and [`VerifiedBody`] as actix-web extractors ([`Verifier`] from `app_data`) |
 //! | `tower` | `tower::VerifyWebhookLayer`, for hyper and any tower stack |
 //! | `delivery` | the `delivery` module: genuinely signed requests for your tests, byte for byte what Bedrud sends; no network client |
+//! | `queue-sqlite` | the `queue` module on SQLite: store each verified delivery, answer 202, process it in a worker with retries (apalis) |
+//! | `queue-postgres` | the `queue` module on Postgres, for several replicas |
 //! | `sender` | the `sender` module: posts deliveries over HTTP(S) as Bedrud does (hyper, rustls) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -54,3 +56,10 @@ pub mod delivery;
 #[cfg(feature = "sender")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sender")))]
 pub mod sender;
+
+#[cfg(any(feature = "queue-sqlite", feature = "queue-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "queue-sqlite", feature = "queue-postgres")))
+)]
+pub mod queue;
