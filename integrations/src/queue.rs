@@ -301,6 +301,23 @@ impl Queue {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxDynError> + 'static,
     {
+        for run in 0u64.. {
+            let ended = self.worker(run, handler.clone()).await;
+            tracing::error!(error = ?ended.err(), "the delivery worker stopped; restarting it in 1 s");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// One apalis worker run, until its first error. Driven as a stream (as
+    /// apalis's `Monitor` does): `Worker::run`'s future is not provably
+    /// `Send` (a rustc limit with higher-ranked lifetimes), so `tokio::spawn`
+    /// would refuse `run_worker`.
+    fn worker<F, Fut, E>(&self, run: u64, handler: F) -> WorkerRun
+    where
+        F: Fn(Envelope) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxDynError> + 'static,
+    {
         let handle = move |job: Job| {
             let handler = handler.clone();
             async move {
@@ -308,39 +325,31 @@ impl Queue {
                 handler(envelope).await.map_err(Into::into)
             }
         };
-        for run in 0u64.. {
-            // Names must be new on every run: apalis refuses a name seen recently.
-            let name = format!("bedrud-{}-{}-{run}", std::process::id(), nanos());
-            // `backoff()` keeps 0 < first <= max, so the maker cannot refuse it.
-            let mut backoff = ExponentialBackoffMaker::new(
-                self.backoff.0,
-                self.backoff.1,
-                0.5,
-                HasherRng::default(),
-            )
-            .unwrap_or_default();
-            let retry = RetryPolicy::retries(self.attempts as usize - 1)
-                .with_backoff(backoff.make_backoff());
-            let ended = match &self.engine {
-                #[cfg(feature = "queue-sqlite")]
-                Engine::Sqlite(pool) => {
-                    let worker = WorkerBuilder::new(name)
-                        .backend(sqlite_storage(pool))
-                        .retry(retry)
-                        .build(handle.clone());
-                    Box::pin(worker.run()).await.map_err(|e| e.to_string())
-                }
-                #[cfg(feature = "queue-postgres")]
-                Engine::Postgres(pool) => {
-                    let worker = WorkerBuilder::new(name)
-                        .backend(postgres_storage(pool))
-                        .retry(retry)
-                        .build(handle.clone());
-                    Box::pin(worker.run()).await.map_err(|e| e.to_string())
-                }
-            };
-            tracing::error!(error = ?ended.err(), "the delivery worker stopped; restarting it in 1 s");
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        // Names must be new on every run: apalis refuses a name seen recently.
+        let name = format!("bedrud-{}-{}-{run}", std::process::id(), nanos());
+        // `backoff()` keeps 0 < first <= max, so the maker cannot refuse it.
+        let mut backoff =
+            ExponentialBackoffMaker::new(self.backoff.0, self.backoff.1, 0.5, HasherRng::default())
+                .unwrap_or_default();
+        let retry =
+            RetryPolicy::retries(self.attempts as usize - 1).with_backoff(backoff.make_backoff());
+        match &self.engine {
+            #[cfg(feature = "queue-sqlite")]
+            Engine::Sqlite(pool) => {
+                let worker = WorkerBuilder::new(name)
+                    .backend(sqlite_storage(pool))
+                    .retry(retry)
+                    .build(handle);
+                drain(worker.stream())
+            }
+            #[cfg(feature = "queue-postgres")]
+            Engine::Postgres(pool) => {
+                let worker = WorkerBuilder::new(name)
+                    .backend(postgres_storage(pool))
+                    .retry(retry)
+                    .build(handle);
+                drain(worker.stream())
+            }
         }
     }
 
@@ -423,6 +432,19 @@ impl Queue {
     }
 }
 
+/// Polls a worker's event stream until it ends or fails.
+fn drain<T, E: fmt::Display>(
+    mut events: impl futures_util::Stream<Item = Result<T, E>> + Send + Unpin + 'static,
+) -> WorkerRun {
+    use futures_util::StreamExt;
+    Box::pin(async move {
+        while let Some(event) = events.next().await {
+            event.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}
+
 fn nanos() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -465,6 +487,7 @@ pub struct Enqueue {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type WorkerRun = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 impl<B> Service<Request<B>> for Enqueue
 where
