@@ -1,7 +1,12 @@
-// The README's programs use every framework, so it is the crate doc (and its
-// doc-tests) when all three are on, as on docs.rs and in CI.
+// The README's programs use every framework and the SQLite queue, so it is the
+// crate doc (and its doc-tests) when all four are on, as on docs.rs and in CI.
 #![cfg_attr(
-    all(feature = "axum", feature = "actix-web", feature = "tower"),
+    all(
+        feature = "axum",
+        feature = "actix-web",
+        feature = "tower",
+        feature = "queue-sqlite"
+    ),
     doc = include_str!("../README.md")
 )]
 //!

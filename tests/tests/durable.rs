@@ -637,3 +637,45 @@ fn a_job_stored_by_version_1_still_reads() {
         job.tag
     );
 }
+
+#[actix_web::test]
+async fn actix_web_route_verifies_stores_once_and_answers_202() {
+    use actix_web::{App, HttpServer, web};
+    let file = temp_dir("actix").join("q.db");
+    let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app_queue = queue.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(Verifier::new(secret()))
+            .app_data(app_queue.clone())
+            .route(
+                "/webhooks/bedrud",
+                web::post().to(bedrud_webhook::queue::actix_enqueue),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+    let url = format!("http://{addr}/webhooks/bedrud");
+    let one = delivery("r-actix");
+    assert_eq!(post(&url, &one).await, 202);
+    assert_eq!(post(&url, &one).await, 202);
+    let forged = Sender::new()
+        .deliver(&url, &one, &Secret::new("another secret").unwrap())
+        .await;
+    assert_eq!(forged.unwrap().status().as_u16(), 401);
+    assert_eq!(sqlite_attempts(&file).await, [("Pending".to_owned(), 0)]);
+    let flaky = Flaky::failing(0);
+    let worker = tokio::spawn({
+        let (queue, handler) = (queue.clone(), flaky.handler());
+        async move { queue.run_worker(handler).await }
+    });
+    until(20, "the handler", || !flaky.handled().is_empty()).await;
+    worker.abort();
+    assert_eq!(flaky.handled(), ["r-actix"]);
+}
