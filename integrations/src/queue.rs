@@ -199,6 +199,8 @@ impl Queue {
         // instead of SQLite's busy-sleep (which put the p99 past 1 s under load).
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            // Behind a writer stuck on a lock, answer 503 well inside Bedrud's 10 s.
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(storage)?;
