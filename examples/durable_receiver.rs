@@ -9,8 +9,9 @@
 //! `ADDR` (default `127.0.0.1:3000`); `DATABASE_URL`: a SQLite file (default
 //! `bedrud-deliveries.db` in the working directory), or a `postgres://` URL
 //! for several replicas sharing one queue. A failed write is answered 503; a
-//! delivery whose handler fails 5 times is kept as dead: `bedrud-webhook dead
-//! list --queue <DATABASE_URL>` shows it, `dead rerun` queues it again.
+//! delivery whose handler fails 8 times (over about 10 minutes) is kept as
+//! dead: `bedrud-webhook dead list --queue <DATABASE_URL>` shows it, `dead
+//! rerun` queues it again.
 //!
 //! To use this file as `src/main.rs` of a crate of your own:
 //!

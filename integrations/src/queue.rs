@@ -179,8 +179,9 @@ impl Queue {
         };
         Ok(Queue {
             engine,
-            attempts: 5,
-            backoff: (Duration::from_secs(1), Duration::from_secs(300)),
+            // 5 s doubling to 5 min: the 8 attempts span about 10 minutes.
+            attempts: 8,
+            backoff: (Duration::from_secs(5), Duration::from_secs(300)),
         })
     }
 
@@ -236,7 +237,7 @@ impl Queue {
     }
 
     /// How many times the handler runs before a delivery is dead (at least
-    /// 1; default 5). Stored with each delivery when it is pushed.
+    /// 1; default 8). Stored with each delivery when it is pushed.
     #[must_use]
     pub fn attempts(mut self, attempts: u32) -> Queue {
         self.attempts = attempts.max(1);
@@ -244,7 +245,8 @@ impl Queue {
     }
 
     /// The wait before the first retry, doubled (with jitter) up to `max`
-    /// for each next one; default 1 s up to 5 min.
+    /// for each next one; default 5 s up to 5 min (with 8 attempts, about
+    /// 10 minutes from the first attempt to the last).
     #[must_use]
     pub fn backoff(mut self, first: Duration, max: Duration) -> Queue {
         let first = first.max(Duration::from_millis(1));
