@@ -143,6 +143,18 @@ pub(crate) enum Command {
     ///   bedrud-webhook demo
     #[command(verbatim_doc_comment)]
     Demo,
+    /// List and re-run deliveries whose handler failed on every attempt.
+    ///
+    /// For a queue filled by `listen --queue` or by the library's
+    /// `Queue::service`; re-run deliveries are handled by the program running
+    /// the worker (`Queue::run_worker`) on the same queue.
+    ///
+    /// Examples:
+    ///   bedrud-webhook dead list --queue deliveries.db
+    ///   bedrud-webhook dead rerun --queue deliveries.db 01JF3M6Q8X0000000000000000
+    ///   bedrud-webhook dead rerun --all --queue postgres://app@db/app
+    #[command(verbatim_doc_comment)]
+    Dead(crate::queue::DeadArgs),
 }
 
 /// Secrets. Where several are accepted (`listen`, `verify`), the first is
@@ -212,6 +224,11 @@ pub(crate) struct ListenArgs {
     /// Stop after SECS seconds; judged as --count is (and nothing arriving fails).
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<u64>,
+    /// Store each genuine delivery in this SQLite file (or postgres:// URL)
+    /// before answering 202, for a worker to process (503 when it cannot be
+    /// stored). `bedrud-webhook dead` lists the ones that failed.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) queue: Option<String>,
 }
 
 /// `trigger`.

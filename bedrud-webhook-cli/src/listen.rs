@@ -67,6 +67,8 @@ pub(crate) struct Receiver {
     /// The replay guard around it: in memory unless set otherwise.
     pub(crate) guard: Option<ReplayGuardLayer>,
     seen: mpsc::UnboundedSender<Seen>,
+    /// With `--queue`: genuine deliveries are stored, then answered 202.
+    pub(crate) queue: Option<bedrud_webhook::queue::Queue>,
 }
 
 impl Receiver {
@@ -77,6 +79,7 @@ impl Receiver {
             verifier,
             path: path.into(),
             seen,
+            queue: None,
         };
         (receiver, received)
     }
@@ -97,7 +100,10 @@ impl Receiver {
             let request = request.map(Body::new);
             let verified = VerifiedBody::from_request(request, &self.verifier).await;
             match verified.and_then(typed) {
-                Ok(body) => (Ok(body), StatusCode::NO_CONTENT.into_response()),
+                Ok(body) => match &self.queue {
+                    Some(queue) => crate::queue::store(queue, &self.verifier, &headers, body).await,
+                    None => (Ok(body), StatusCode::NO_CONTENT.into_response()),
+                },
                 Err(no) => (Err((no.reason(), no.to_string())), no.into_response()),
             }
         };
@@ -198,6 +204,9 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     err(format!("listening on {url} ({settings}); Ctrl-C stops"));
     let (mut receiver, mut seen) = Receiver::new(verifier, &args.path);
     receiver.guard = guard;
+    if let Some(queue) = &args.queue {
+        receiver.queue = Some(crate::queue::open(queue).await?);
+    }
     let (stop, stopped) = oneshot::channel();
     let max = args.max_connections as usize;
     let server = tokio::spawn(serve(listener, receiver, max, stopped));

@@ -4,6 +4,7 @@
 mod cli;
 mod demo;
 mod listen;
+mod queue;
 mod secrets;
 mod strict;
 mod trigger;
@@ -38,6 +39,7 @@ async fn main() -> ExitCode {
         Command::Trigger(args) => trigger::run(args, env).await,
         Command::Listen(args) => listen::run(args, env).await,
         Command::Demo => demo::run().await,
+        Command::Dead(args) => queue::dead(args).await,
     };
     match done {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,12 +1,14 @@
-// The README's programs use every framework, test deliveries and Redis, so it
-// is the crate doc (and its doc-tests) when those are on, as on docs.rs and in CI.
+// The README's programs use every framework, test deliveries, Redis and the
+// SQLite queue, so it is the crate doc (and its doc-tests) when those are on,
+// as on docs.rs and in CI.
 #![cfg_attr(
     all(
         feature = "axum",
         feature = "actix-web",
         feature = "tower",
         feature = "delivery",
-        feature = "redis"
+        feature = "redis",
+        feature = "queue-sqlite"
     ),
     doc = include_str!("../README.md")
 )]
@@ -22,6 +24,8 @@
 //! | `tower` | `tower::VerifyWebhookLayer`, for hyper and any tower stack |
 //! | `redis` | `replay::redis::RedisStore`: the replay guard shared by several replicas |
 //! | `delivery` | the `delivery` module: genuinely signed requests for your tests, byte for byte what Bedrud sends; no network client |
+//! | `queue-sqlite` | the `queue` module on SQLite: store each verified delivery, answer 202, process it in a worker with retries (apalis) |
+//! | `queue-postgres` | the `queue` module on Postgres, for several replicas |
 //! | `sender` | the `sender` module: posts deliveries over HTTP(S) as Bedrud does (hyper, rustls) |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -67,3 +71,10 @@ pub mod delivery;
 #[cfg(feature = "sender")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sender")))]
 pub mod sender;
+
+#[cfg(any(feature = "queue-sqlite", feature = "queue-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "queue-sqlite", feature = "queue-postgres")))
+)]
+pub mod queue;

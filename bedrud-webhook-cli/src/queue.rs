@@ -1,0 +1,119 @@
+//! `listen --queue FILE`: store each verified delivery in SQLite before
+//! answering 202; and `dead`: list and re-run the deliveries whose handler
+//! failed on every attempt. The worker is the integrator's program
+//! (`Queue::run_worker` on the same file).
+
+use anyhow::Context;
+use axum::response::{IntoResponse, Response};
+use bedrud_webhook::Verifier;
+use bedrud_webhook::queue::Queue;
+use bytes::Bytes;
+use clap::{Args, Subcommand};
+use http::{HeaderMap, StatusCode};
+
+use crate::{out, show, usage};
+
+/// `dead`.
+#[derive(Debug, Args)]
+pub(crate) struct DeadArgs {
+    /// The queue: a SQLite file (as given to `listen --queue`) or a
+    /// postgres:// URL.
+    #[arg(long, value_name = "FILE|URL", global = true)]
+    pub(crate) queue: Option<String>,
+    #[command(subcommand)]
+    pub(crate) action: DeadAction,
+}
+
+/// What `dead` does.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeadAction {
+    /// One line per dead delivery: id, attempts, event, received, last error.
+    List,
+    /// Queue dead deliveries again, with all their attempts.
+    Rerun {
+        /// The ids `dead list` shows; `--all` for every dead delivery.
+        #[arg(value_name = "ID", required_unless_present = "all")]
+        ids: Vec<String>,
+        /// Re-run every dead delivery.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+}
+
+/// Opens the `--queue` of `listen`.
+pub(crate) async fn open(path: &str) -> anyhow::Result<Queue> {
+    let queue = Queue::connect(path).await;
+    queue.with_context(|| format!("cannot open the queue {}", show(path)))
+}
+
+/// Stores a verified delivery: 202 once committed, 503 when not.
+pub(crate) async fn store(
+    queue: &Queue,
+    verifier: &Verifier,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> (Result<Bytes, (&'static str, String)>, Response) {
+    // The extractor verified the body; verifying again (one HMAC) gives its tag.
+    let pushed = match verifier.verify(headers, &body) {
+        Ok(verified) => queue
+            .push(&body, &verified.tag)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match pushed {
+        Ok(()) => (Ok(body), StatusCode::ACCEPTED.into_response()),
+        Err(detail) => {
+            let response = (StatusCode::SERVICE_UNAVAILABLE, "not stored\n").into_response();
+            (Err(("storage_failed", detail)), response)
+        }
+    }
+}
+
+/// `dead list` and `dead rerun`.
+pub(crate) async fn dead(args: DeadArgs) -> anyhow::Result<bool> {
+    let Some(path) = args.queue else {
+        return Err(usage("dead needs --queue FILE|URL"));
+    };
+    let queue = open(&path).await?;
+    let dead = queue.dead().await?;
+    match args.action {
+        DeadAction::List => {
+            for d in &dead {
+                let event = d.job.envelope().map(|e| e.event.name().to_owned());
+                let error = d.last_error.as_deref().unwrap_or("-");
+                out(format!(
+                    "{}  attempts={}  event={}  received_at={}  last_error={}",
+                    d.id,
+                    d.attempts,
+                    show(&event.unwrap_or_else(|e| format!("unparsable: {e}"))),
+                    d.job.received_at,
+                    show(error),
+                ));
+            }
+            out(format!("{} dead", dead.len()));
+            Ok(true)
+        }
+        DeadAction::Rerun { ids, all } => {
+            let ids = match all {
+                true => dead.into_iter().map(|d| d.id).collect(),
+                false => ids,
+            };
+            let mut every = true;
+            for id in &ids {
+                let queued = queue.rerun(id).await?;
+                out(format!(
+                    "{}  {}",
+                    show(id),
+                    if queued {
+                        "queued again"
+                    } else {
+                        "not a dead delivery"
+                    }
+                ));
+                every &= queued;
+            }
+            Ok(every)
+        }
+    }
+}

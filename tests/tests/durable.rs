@@ -1,0 +1,681 @@
+//! The durable hand-off (`bedrud_webhook::queue`, issue 16) on real engines
+//! over real HTTP: SQLite files in temporary directories, and Postgres
+//! clusters started here on loopback ports (`initdb` and `pg_ctl` from the
+//! `postgresql` package, which `.ci/run` installs) and stopped afterwards.
+//!
+//! - a handler that fails twice then succeeds: handled once, 3 attempts recorded;
+//!   the same delivery posted twice is stored once;
+//! - the receiver (`bedrud-webhook listen --queue`) SIGKILLed right after its
+//!   202, before any handler ran: the `durable_receiver` example started on
+//!   the same file handles the delivery;
+//! - storage unavailable (the SQLite file locked by another writer, Postgres
+//!   stopped): 503, never 2xx;
+//! - two `durable_receiver` replicas on one Postgres, 1,000 distinct
+//!   deliveries each posted to both: each handled exactly once in total;
+//! - a handler that always fails: dead after N attempts, listed and re-run by
+//!   `bedrud-webhook dead`, then handled once by the fixed handler (SQLite
+//!   and Postgres, which also checks the re-run SQL on both schemas);
+//! - a job stored by version 1 (`tests/fixtures/queue-job-v1.json`) still reads.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bedrud_webhook::delivery::Delivery;
+use bedrud_webhook::queue::{Job, Queue};
+use bedrud_webhook::sender::Sender;
+use bedrud_webhook::{Envelope, Event, RoomData, Secret, Timestamp, Verifier};
+
+const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
+
+fn secret() -> Secret {
+    Secret::new(SECRET).unwrap()
+}
+
+/// A genuine delivery of `room.created` for room `id`, stamped now.
+fn delivery(id: &str) -> Delivery {
+    let event = Event::RoomCreated(RoomData::new(id, "durable", "u1"));
+    Delivery::new(&Envelope::new(event, Timestamp::now()))
+}
+
+/// Serves `queue.service` on a loopback port, as axum users would.
+async fn serve(queue: &Queue) -> String {
+    let app = axum::Router::new()
+        .route_service("/webhooks/bedrud", queue.service(Verifier::new(secret())));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/webhooks/bedrud")
+}
+
+async fn post(url: &str, delivery: &Delivery) -> u16 {
+    let response = Sender::new().deliver(url, delivery, &secret()).await;
+    response.unwrap().status().as_u16()
+}
+
+/// Waits up to `secs` for `done`.
+async fn until(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bedrud-durable-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A Postgres cluster of its own, on a loopback port; stopped on drop.
+struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    url: String,
+}
+
+impl Postgres {
+    fn start(name: &str) -> Postgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| versions.flatten().map(|v| v.path().join("bin")).max())
+            .filter(|bin| bin.join("initdb").exists())
+            .expect("Postgres is needed: apt-get install postgresql (.ci/run does)");
+        let dir = temp_dir(&format!("pg-{name}"));
+        let port = free_port();
+        let pg = Postgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir,
+            bin,
+        };
+        // As root, the server must run as another user: `postgres`.
+        if is_root() {
+            assert!(
+                Command::new("chown")
+                    .args(["-R", "postgres"])
+                    .arg(&pg.dir)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+        let data = pg.dir.join("data");
+        pg.run(
+            "initdb",
+            &[
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-D",
+                data.to_str().unwrap(),
+            ],
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1",
+            pg.dir.display()
+        );
+        pg.ctl(
+            "start",
+            &["-o", &options, "-l", pg.dir.join("log").to_str().unwrap()],
+        );
+        pg
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let tool = self.bin.join(tool);
+        let mut command = match is_root() {
+            true => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(tool);
+                c
+            }
+            false => Command::new(tool),
+        };
+        let out = command.args(args).stdin(Stdio::null()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn ctl(&self, action: &str, extra: &[&str]) {
+        let data = self.dir.join("data");
+        let mut args = vec![action, "-w", "-D", data.to_str().unwrap(), "-m", "fast"];
+        args.extend_from_slice(extra);
+        self.run("pg_ctl", &args);
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let stop = [
+            self.bin.join("pg_ctl").to_str().unwrap(),
+            "stop",
+            "-w",
+            "-m",
+            "immediate",
+            "-D",
+            data.to_str().unwrap(),
+        ]
+        .map(str::to_owned);
+        let _ = match is_root() {
+            true => Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .args(&stop)
+                .output(),
+            false => Command::new(&stop[0]).args(&stop[1..]).output(),
+        };
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// A handler that fails its first `failures` calls, and counts.
+#[derive(Clone, Default)]
+struct Flaky {
+    failures: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    handled: Arc<Mutex<Vec<String>>>,
+}
+
+impl Flaky {
+    fn failing(failures: usize) -> Flaky {
+        let flaky = Flaky::default();
+        flaky.failures.store(failures, Ordering::SeqCst);
+        flaky
+    }
+
+    fn handler(
+        &self,
+    ) -> impl Fn(Envelope) -> std::future::Ready<Result<(), String>> + Clone + Send + Sync + 'static
+    {
+        let this = self.clone();
+        move |envelope: Envelope| {
+            let call = this.calls.fetch_add(1, Ordering::SeqCst);
+            if call < this.failures.load(Ordering::SeqCst) {
+                return std::future::ready(Err(format!("failure {}", call + 1)));
+            }
+            let Event::RoomCreated(room) = envelope.event else {
+                panic!("{envelope:?}")
+            };
+            this.handled.lock().unwrap().push(room.room_id);
+            std::future::ready(Ok(()))
+        }
+    }
+
+    fn handled(&self) -> Vec<String> {
+        self.handled.lock().unwrap().clone()
+    }
+}
+
+async fn sqlite_attempts(file: &Path) -> Vec<(String, i64)> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query_as("SELECT status, attempts FROM Jobs")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_twice_then_succeeds_handled_once_with_three_attempts() {
+    let file = temp_dir("flaky").join("q.db");
+    let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
+    let queue = queue
+        .attempts(5)
+        .backoff(Duration::from_millis(20), Duration::from_millis(100));
+    let url = serve(&queue).await;
+    let flaky = Flaky::failing(2);
+    let one = delivery("r-flaky");
+    // The same delivery twice: 202 both times, stored once.
+    assert_eq!(post(&url, &one).await, 202);
+    assert_eq!(post(&url, &one).await, 202);
+    let worker = tokio::spawn({
+        let (queue, handler) = (queue.clone(), flaky.handler());
+        async move { queue.run_worker(handler).await }
+    });
+    until(20, "the handler to succeed", || !flaky.handled().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    worker.abort();
+    assert_eq!(flaky.handled(), ["r-flaky"]);
+    assert_eq!(flaky.calls.load(Ordering::SeqCst), 3);
+    let mut rows = sqlite_attempts(&file).await;
+    for _ in 0..40 {
+        if rows == [("Done".to_owned(), 3)] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        rows = sqlite_attempts(&file).await;
+    }
+    assert_eq!(rows, [("Done".to_owned(), 3)]);
+}
+
+/// `target/<profile>`, with the CLI and the `durable_receiver` example built
+/// and newer than their sources (`cargo test --workspace` builds both; built
+/// here only when missing or stale, since another feature set rebuilds sqlx).
+fn binaries() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut sources = vec![root.join("examples/durable_receiver.rs")];
+        for krate in [
+            "integrations",
+            "bedrud-webhook-cli",
+            "bedrud-webhook-verify",
+            "bedrud-webhook-types",
+        ] {
+            sources.push(root.join(krate).join("Cargo.toml"));
+            let files = std::fs::read_dir(root.join(krate).join("src")).unwrap();
+            sources.extend(files.flatten().map(|e| e.path()));
+        }
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let newest = sources.iter().filter_map(|p| modified(p)).max();
+        let stale = ["bedrud-webhook", "examples/durable_receiver"]
+            .iter()
+            .any(|bin| modified(&profile_dir.join(bin)).is_none_or(|built| Some(built) < newest));
+        if stale {
+            let mut command = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
+            command.current_dir(root).args([
+                "build",
+                "-p",
+                "bedrud-webhook-cli",
+                "--bin",
+                "bedrud-webhook",
+                "-p",
+                "bedrud-webhook-examples",
+                "--example",
+                "durable_receiver",
+            ]);
+            if profile_dir.ends_with("release") {
+                command.arg("--release");
+            }
+            assert!(command.status().unwrap().success(), "{command:?} failed");
+        }
+        profile_dir
+    })
+}
+
+/// A child process whose output lines are collected; killed on drop.
+struct Running {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Running {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Running { child, lines }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, secs: u64, needle: &str) {
+        until(secs, needle, || {
+            self.lines().iter().any(|l| l.contains(needle))
+        })
+        .await;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn durable_receiver(addr: SocketAddr, database_url: &str) -> Running {
+    let mut command = Command::new(binaries().join("examples/durable_receiver"));
+    command
+        .env("BEDRUD_WEBHOOK_SECRET", SECRET)
+        .env("ADDR", addr.to_string())
+        .env("DATABASE_URL", database_url)
+        .env("NO_COLOR", "1");
+    Running::start(command)
+}
+
+fn cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(binaries().join("bedrud-webhook"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_202_the_delivery_is_handled_after_restart() {
+    let file = temp_dir("sigkill").join("q.db");
+    let file = file.to_str().unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut listen = Command::new(binaries().join("bedrud-webhook"));
+    listen.args([
+        "listen",
+        "--secret",
+        SECRET,
+        "--queue",
+        file,
+        "--addr",
+        &addr.to_string(),
+    ]);
+    let mut listen = Running::start(listen);
+    listen.wait_for(20, "listening on").await;
+    let url = format!("http://{addr}/webhooks/bedrud");
+    assert_eq!(post(&url, &delivery("r-killed")).await, 202);
+    // SIGKILL: no shutdown code runs. `listen` runs no handler, so none ran.
+    listen.child.kill().unwrap();
+    listen.child.wait().unwrap();
+
+    let restarted = durable_receiver(format!("127.0.0.1:{}", free_port()).parse().unwrap(), file);
+    restarted.wait_for(20, "r-killed").await;
+    let handled = restarted
+        .lines()
+        .iter()
+        .filter(|l| l.contains("handled delivery"))
+        .count();
+    assert_eq!(handled, 1, "{:?}", restarted.lines());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_storage_is_503_never_2xx() {
+    // SQLite: another process's writer holds the lock past the 5 s busy timeout.
+    let file = temp_dir("locked").join("q.db");
+    let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
+    let url = serve(&queue).await;
+    assert_eq!(post(&url, &delivery("r-before-lock")).await, 202);
+    let mut lock = std::process::Command::new("sqlite3")
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("the sqlite3 command (apt-get install sqlite3)");
+    std::io::Write::write_all(lock.stdin.as_mut().unwrap(), b"BEGIN EXCLUSIVE;\nINSERT INTO Workers (id, worker_type, storage_name) VALUES ('lock', 'x', 'y');\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    assert_eq!(post(&url, &delivery("r-locked")).await, 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(lock.stdin.take());
+    lock.wait().unwrap();
+    assert_eq!(post(&url, &delivery("r-after-lock")).await, 202);
+
+    // Postgres: stopped under a running receiver.
+    let pg = Postgres::start("stopped");
+    let queue = Queue::connect(&pg.url).await.unwrap();
+    let url = serve(&queue).await;
+    assert_eq!(post(&url, &delivery("r-up")).await, 202);
+    pg.ctl("stop", &[]);
+    for i in 0..3 {
+        assert_eq!(post(&url, &delivery(&format!("r-down-{i}"))).await, 503);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_postgres_handle_each_of_1000_deliveries_once() {
+    let pg = Postgres::start("replicas");
+    let addrs: Vec<SocketAddr> = (0..2)
+        .map(|_| format!("127.0.0.1:{}", free_port()).parse().unwrap())
+        .collect();
+    let replicas: Vec<Running> = addrs
+        .iter()
+        .map(|addr| durable_receiver(*addr, &pg.url))
+        .collect();
+    for replica in &replicas {
+        replica.wait_for(30, "listening on").await;
+    }
+    let sender = Sender::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(16));
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..1000 {
+        let one = delivery(&format!("rep-{i:04}"));
+        for addr in &addrs {
+            let (sender, one, slots) = (sender.clone(), one.clone(), Arc::clone(&slots));
+            let url = format!("http://{addr}/webhooks/bedrud");
+            posts.spawn(async move {
+                let _slot = slots.acquire().await.unwrap();
+                sender
+                    .deliver(&url, &one, &secret())
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            });
+        }
+    }
+    let statuses = posts.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == 202),
+        "{:?}",
+        statuses.iter().filter(|s| **s != 202).count()
+    );
+    let handled = || {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for line in replicas
+            .iter()
+            .flat_map(Running::lines)
+            .filter(|l| l.contains("handled delivery"))
+        {
+            let id = line
+                .split("room_id: \"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap();
+            *seen.entry(id.to_owned()).or_default() += 1;
+        }
+        seen
+    };
+    until(120, "1,000 handled deliveries", || handled().len() == 1000).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = handled();
+    assert_eq!(seen.len(), 1000);
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "{:?}",
+        seen.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    let per_replica: Vec<usize> = replicas
+        .iter()
+        .map(|r| {
+            r.lines()
+                .iter()
+                .filter(|l| l.contains("handled delivery"))
+                .count()
+        })
+        .collect();
+    eprintln!("handled per replica: {per_replica:?}");
+}
+
+async fn dead_then_rerun_from_the_cli(url: &str) {
+    let queue = Queue::connect(url).await.unwrap();
+    let queue = queue
+        .attempts(3)
+        .backoff(Duration::from_millis(10), Duration::from_millis(50));
+    let http = serve(&queue).await;
+    assert_eq!(post(&http, &delivery("r-dead")).await, 202);
+    let broken = Flaky::failing(usize::MAX);
+    let worker = tokio::spawn({
+        let (queue, handler) = (queue.clone(), broken.handler());
+        async move { queue.run_worker(handler).await }
+    });
+    let mut dead = Vec::new();
+    for _ in 0..200 {
+        dead = queue.dead().await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.abort();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 3);
+    assert_eq!(broken.calls.load(Ordering::SeqCst), 3);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("failure 3"),
+        "{dead:?}"
+    );
+    let id = dead[0].id.clone();
+
+    let (ok, listed) = cli(&["dead", "list", "--queue", url]);
+    assert!(
+        ok && listed.contains(&id) && listed.contains("attempts=3") && listed.contains("1 dead"),
+        "{listed}"
+    );
+    let fixed = Flaky::failing(0);
+    let worker = tokio::spawn({
+        let (queue, handler) = (queue.clone(), fixed.handler());
+        async move { queue.run_worker(handler).await }
+    });
+    let (ok, rerun) = cli(&["dead", "rerun", "--queue", url, &id]);
+    assert!(ok && rerun.contains("queued again"), "{rerun}");
+    until(20, "the re-run", || !fixed.handled().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    worker.abort();
+    assert_eq!(fixed.handled(), ["r-dead"]);
+    let (ok, listed) = cli(&["dead", "list", "--queue", url]);
+    assert!(ok && listed.contains("0 dead"), "{listed}");
+    // Not dead any more: nothing to re-run, exit 1.
+    let (ok, rerun) = cli(&["dead", "rerun", "--queue", url, &id]);
+    assert!(!ok && rerun.contains("not a dead delivery"), "{rerun}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_dead_after_n_attempts_is_rerun_from_the_cli() {
+    let file = temp_dir("dead").join("q.db");
+    dead_then_rerun_from_the_cli(file.to_str().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_dead_after_n_attempts_is_rerun_from_the_cli() {
+    let pg = Postgres::start("dead");
+    dead_then_rerun_from_the_cli(&pg.url).await;
+}
+
+#[test]
+fn a_job_stored_by_version_1_still_reads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/queue-job-v1.json");
+    let job: Job = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!((job.v, job.received_at), (1, 1_775_046_896));
+    assert_eq!(
+        job.tag,
+        "4a8a28e49e3e197b6aa2b626b4226a7131bae2bee66c980a640f1b6401a7469a"
+    );
+    let envelope = job.envelope().unwrap();
+    let Event::RoomEnded(room) = envelope.event else {
+        panic!("{envelope:?}")
+    };
+    assert_eq!(
+        (room.room_id.as_str(), room.room_name.as_str()),
+        ("3f2b9c4e-8a1d-4e6b-9f0a-2c7d5e8b1a34", "weekly-sync")
+    );
+    // The stored body is still genuine: it verifies against its tag.
+    let headers = Delivery::from_body(job.body.clone())
+        .request::<bytes::Bytes>("http://x/", &secret())
+        .unwrap();
+    let verifier = Verifier::builder(secret())
+        .disable_timestamp_check()
+        .build();
+    let verified = verifier
+        .verify(headers.headers(), job.body.as_bytes())
+        .unwrap();
+    assert_eq!(
+        verified
+            .tag
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+        job.tag
+    );
+}
+
+#[actix_web::test]
+async fn actix_web_route_verifies_stores_once_and_answers_202() {
+    use actix_web::{App, HttpServer, web};
+    let file = temp_dir("actix").join("q.db");
+    let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app_queue = queue.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(Verifier::new(secret()))
+            .app_data(app_queue.clone())
+            .route(
+                "/webhooks/bedrud",
+                web::post().to(bedrud_webhook::queue::actix_enqueue),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+    let url = format!("http://{addr}/webhooks/bedrud");
+    let one = delivery("r-actix");
+    assert_eq!(post(&url, &one).await, 202);
+    assert_eq!(post(&url, &one).await, 202);
+    let forged = Sender::new()
+        .deliver(&url, &one, &Secret::new("another secret").unwrap())
+        .await;
+    assert_eq!(forged.unwrap().status().as_u16(), 401);
+    assert_eq!(sqlite_attempts(&file).await, [("Pending".to_owned(), 0)]);
+    let flaky = Flaky::failing(0);
+    let worker = tokio::spawn({
+        let (queue, handler) = (queue.clone(), flaky.handler());
+        async move { queue.run_worker(handler).await }
+    });
+    until(20, "the handler", || !flaky.handled().is_empty()).await;
+    worker.abort();
+    assert_eq!(flaky.handled(), ["r-actix"]);
+}
