@@ -143,6 +143,7 @@ pub struct Queue {
     engine: Engine,
     attempts: u32,
     backoff: (Duration, Duration),
+    keep_done: Duration,
 }
 
 impl fmt::Debug for Queue {
@@ -158,6 +159,7 @@ impl fmt::Debug for Queue {
             .field("engine", &engine)
             .field("attempts", &self.attempts)
             .field("backoff", &self.backoff)
+            .field("keep_done", &self.keep_done)
             .finish()
     }
 }
@@ -182,6 +184,7 @@ impl Queue {
             // 5 s doubling to 5 min: the 8 attempts span about 10 minutes.
             attempts: 8,
             backoff: (Duration::from_secs(5), Duration::from_secs(300)),
+            keep_done: Duration::from_secs(24 * 60 * 60),
         })
     }
 
@@ -254,6 +257,52 @@ impl Queue {
         self
     }
 
+    /// How long a handled delivery is kept (default 24 hours, longer than any
+    /// delivery stays inside the timestamp window): until then a second
+    /// arrival is recognised and not stored again. The worker deletes older
+    /// ones every minute ([`prune`](Self::prune)), so that the table, and
+    /// apalis's queries over it, stay small. Dead deliveries are kept.
+    #[must_use]
+    pub fn keep_done(mut self, keep: Duration) -> Queue {
+        self.keep_done = keep;
+        self
+    }
+
+    /// Deletes the handled deliveries older than [`keep_done`](Self::keep_done);
+    /// returns how many. The worker runs it every minute.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Storage`] when the storage cannot be written.
+    pub async fn prune(&self) -> Result<u64, QueueError> {
+        let secs = i64::try_from(self.keep_done.as_secs()).unwrap_or(i64::MAX);
+        let deleted = match &self.engine {
+            #[cfg(feature = "queue-sqlite")]
+            Engine::Sqlite(pool) => sqlx::query(
+                "DELETE FROM Jobs WHERE job_type = ?1 AND status = 'Done' \
+                 AND done_at <= CAST(strftime('%s', 'now') AS INTEGER) - ?2",
+            )
+            .bind(QUEUE)
+            .bind(secs)
+            .execute(pool)
+            .await
+            .map_err(storage)?
+            .rows_affected(),
+            #[cfg(feature = "queue-postgres")]
+            Engine::Postgres(pool) => sqlx::query(
+                "DELETE FROM apalis.jobs WHERE job_type = $1 AND status = 'Done' \
+                 AND done_at <= now() - make_interval(secs => $2)",
+            )
+            .bind(QUEUE)
+            .bind(secs as f64)
+            .execute(pool)
+            .await
+            .map_err(storage)?
+            .rows_affected(),
+        };
+        Ok(deleted)
+    }
+
     /// Stores a delivery that [`Verifier::verify`] accepted: its exact body
     /// and the tag it returned. Resolves once the write is committed; a
     /// delivery already stored under the same tag is not stored again.
@@ -299,20 +348,32 @@ impl Queue {
     }
 
     /// Runs `handler` on each stored delivery, retrying a failure with the
-    /// [`backoff`](Self::backoff) until it is dead. Runs until dropped: a
-    /// storage error (the database restarting) is logged and the worker
-    /// started again a second later.
+    /// [`backoff`](Self::backoff) until it is dead, and [prunes](Self::prune)
+    /// every minute. Runs until dropped: a storage error (the database
+    /// restarting) is logged and the worker started again a second later.
     pub async fn run_worker<F, Fut, E>(&self, handler: F)
     where
         F: Fn(Envelope) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxDynError> + 'static,
     {
-        for run in 0u64.. {
-            let ended = self.worker(run, handler.clone()).await;
-            tracing::error!(error = ?ended.err(), "the delivery worker stopped; restarting it in 1 s");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        let work = async {
+            for run in 0u64.. {
+                let ended = self.worker(run, handler.clone()).await;
+                tracing::error!(error = ?ended.err(), "the delivery worker stopped; restarting it in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        };
+        let prune = async {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(error) = self.prune().await {
+                    tracing::warn!(%error, "could not delete old handled deliveries");
+                }
+            }
+        };
+        futures_util::future::join(work, prune).await;
     }
 
     /// One apalis worker run, until its first error. Driven as a stream (as

@@ -274,6 +274,43 @@ async fn fails_twice_then_succeeds_handled_once_with_three_attempts() {
     assert_eq!(rows, [("Done".to_owned(), 3)]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handled_deliveries_are_pruned_after_keep_done_and_dead_ones_kept() {
+    let file = temp_dir("prune").join("q.db");
+    let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
+    let queue = queue.attempts(1).keep_done(Duration::ZERO);
+    let url = serve(&queue).await;
+    let flaky = Flaky::failing(1);
+    assert_eq!(post(&url, &delivery("r-dead")).await, 202);
+    let worker = tokio::spawn({
+        let (queue, handler) = (queue.clone(), flaky.handler());
+        async move { queue.run_worker(handler).await }
+    });
+    until(20, "the delivery to be dead", || {
+        flaky.calls.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert_eq!(post(&url, &delivery("r-ok")).await, 202);
+    until(20, "the handler to succeed", || !flaky.handled().is_empty()).await;
+    let mut rows = sqlite_attempts(&file).await;
+    for _ in 0..40 {
+        if rows.iter().any(|(status, _)| status == "Done") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        rows = sqlite_attempts(&file).await;
+    }
+    worker.abort();
+    // Kept for a day by default: nothing to delete yet.
+    let day = queue.clone().keep_done(Duration::from_secs(24 * 60 * 60));
+    assert_eq!(day.prune().await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(queue.prune().await.unwrap(), 1);
+    let rows = sqlite_attempts(&file).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(queue.dead().await.unwrap().len(), 1, "the dead one is kept");
+}
+
 /// `target/<profile>`, with the CLI and the `durable_receiver` example built
 /// and newer than their sources (`cargo test --workspace` builds both; built
 /// here only when missing or stale, since another feature set rebuilds sqlx).
@@ -587,6 +624,11 @@ async fn dead_then_rerun_from_the_cli(url: &str) {
     // Not dead any more: nothing to re-run, exit 1.
     let (ok, rerun) = cli(&["dead", "rerun", "--queue", url, &id]);
     assert!(!ok && rerun.contains("not a dead delivery"), "{rerun}");
+    // Handled now: kept for a day, then pruned.
+    assert_eq!(queue.prune().await.unwrap(), 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let now = queue.clone().keep_done(Duration::ZERO);
+    assert_eq!(now.prune().await.unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
