@@ -313,7 +313,7 @@ impl Queue {
     pub async fn push(&self, body: &[u8], tag: &[u8; 32]) -> Result<(), QueueError> {
         let job = Job {
             v: 1,
-            tag: tag.iter().map(|b| format!("{b:02x}")).collect(),
+            tag: const_hex::encode(tag),
             received_at: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64),
