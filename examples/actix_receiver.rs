@@ -27,7 +27,8 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use bedrud_webhook::replay::ReplayGuardLayer;
@@ -47,11 +48,42 @@ async fn bedrud(Webhook(envelope): Webhook) -> HttpResponse {
     HttpResponse::NoContent().finish()
 }
 
+/// actix-http 3 panics on a request whose header name is 64 KiB or longer
+/// (it unwraps `HeaderName::from_bytes`); the connection's task dies, the
+/// server goes on. The default hook would print a multi-line report (with a
+/// backtrace, if enabled) per request, from anyone: log one bounded line
+/// instead, at most one a second.
+fn quiet_panics() {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    std::panic::set_hook(Box::new(|info| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if LAST.swap(now, Ordering::Relaxed) == now {
+            return;
+        }
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        let message: String = message.chars().take(200).collect();
+        let location = info.location().map(ToString::to_string);
+        tracing::error!(
+            ?message,
+            ?location,
+            "a task panicked (at most one line a second)"
+        );
+    }));
+}
+
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .init();
+    quiet_panics();
     let secret = std::env::var("BEDRUD_WEBHOOK_SECRET")
         .map_err(|_| "set BEDRUD_WEBHOOK_SECRET to the webhook's secret from Bedrud's admin")?;
     let verifier = Verifier::new(Secret::new(secret)?);

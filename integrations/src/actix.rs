@@ -301,6 +301,11 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn a_declared_length_over_the_limit_is_413_at_once() {
+        table::declared_over(serve(true, false)).await;
+    }
+
+    #[actix_web::test]
     async fn a_stalled_body_is_408_and_closed() {
         table::stalled(serve(true, false)).await;
     }

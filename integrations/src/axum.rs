@@ -178,6 +178,11 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_413_at_once() {
+        table::declared_over(serve().await).await;
+    }
+
+    #[tokio::test]
     async fn a_stalled_body_is_408_and_closed() {
         table::stalled(serve().await).await;
     }

@@ -24,7 +24,7 @@ pub(crate) use reader::{event_header, read};
 
 #[cfg(any(feature = "axum", feature = "tower"))]
 mod reader {
-    use std::pin::{Pin, pin};
+    use std::pin::Pin;
 
     use bytes::{Buf, Bytes};
     use http::HeaderMap;
@@ -36,33 +36,37 @@ mod reader {
 
     type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-    /// The whole body, or the rejection that says why not.
+    /// The whole body, or the rejection that says why not. A body over the
+    /// limit is refused at once; what is left of it is read and discarded
+    /// in the background while the 413 goes out ([`drain`]).
     pub(crate) async fn read<B>(
         headers: &HeaderMap,
         body: B,
         verifier: &Verifier,
     ) -> Result<Bytes, WebhookRejection>
     where
-        B: Body,
+        B: Body + Send + 'static,
+        B::Data: Send,
         B::Error: Into<BoxError>,
     {
         let limit = verifier.body_limit();
         let too_large = WebhookRejection::Verify(VerifyError::BodyTooLarge { limit });
-        let mut body = pin!(body);
         let content_length = headers.get(http::header::CONTENT_LENGTH);
         if declares_over(content_length.map(|v| v.as_bytes()), limit) {
             // A client waiting for `100 Continue` has sent nothing: don't ask for it.
             if !expects_continue(headers) {
-                drain(body.as_mut()).await;
+                drain(Box::pin(body));
             }
             return Err(too_large);
         }
+        // Boxed so that, over the limit, the rest can be moved to the drain.
+        let mut body = Box::pin(body);
         let collect = Limited::new(body.as_mut(), limit).collect();
         match tokio::time::timeout(verifier.body_timeout(), collect).await {
             Err(_) => Err(WebhookRejection::BodyTimeout),
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
             Ok(Err(e)) if e.is::<LengthLimitError>() => {
-                drain(body.as_mut()).await;
+                drain(body);
                 Err(too_large)
             }
             Ok(Err(_)) => Err(WebhookRejection::BodyRead),
@@ -82,9 +86,16 @@ mod reader {
         value.map(http::HeaderValue::as_bytes)
     }
 
-    /// Reads and discards what is left of a body, within [`DRAIN_LIMIT`] and [`DRAIN_TIME`].
-    async fn drain<B: Body>(mut body: Pin<&mut B>) {
-        let discard = async {
+    /// Reads and discards what is left of a refused body in a task of its
+    /// own, within [`DRAIN_LIMIT`] and [`DRAIN_TIME`]: the server writes the
+    /// answer meanwhile, and a sender that writes its whole body before
+    /// reading reads that answer, not a reset.
+    fn drain<B>(mut body: Pin<Box<B>>)
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+    {
+        let discard = async move {
             let mut left = DRAIN_LIMIT;
             while let Some(Ok(frame)) = body.frame().await {
                 let read = frame.data_ref().map_or(0, Buf::remaining);
@@ -94,7 +105,7 @@ mod reader {
                 }
             }
         };
-        let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+        tokio::spawn(tokio::time::timeout(DRAIN_TIME, discard));
     }
 }
 
@@ -488,6 +499,24 @@ pub(crate) mod status_table {
                 .unwrap()
                 .unwrap();
         }
+    }
+
+    /// A declared length over the limit is answered 413 at once, although
+    /// the body never comes.
+    pub(crate) async fn declared_over(addr: SocketAddr) {
+        let framing = format!("Content-Length: {OVERSIZED}");
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let started = Instant::now();
+        stream
+            .write_all(&head("/typed", &[], &framing))
+            .await
+            .unwrap();
+        let mut status_line = [0; 12];
+        let read = stream.read_exact(&mut status_line);
+        tokio::time::timeout(PATIENCE, read).await.unwrap().unwrap();
+        assert_eq!(&status_line, b"HTTP/1.1 413");
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_millis(500), "{waited:?}");
     }
 
     /// `Expect: 100-continue` with a declared length over the limit is answered

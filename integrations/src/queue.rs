@@ -69,6 +69,10 @@ use crate::{Envelope, ParseError, Verifier, WebhookRejection, body};
 /// The apalis queue (its `job_type`) the deliveries go to.
 const QUEUE: &str = "bedrud-deliveries";
 
+/// How long a push may take, waiting for a connection or a lock included,
+/// before it fails and the delivery is answered 503: well inside Bedrud's 10 s.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A stored delivery: the verified body as Bedrud signed it, and what
 /// identifies it. This serde form is what the storage holds, so it stays
 /// readable by later versions of the SDK (`v` tells them which one wrote it).
@@ -190,6 +194,7 @@ impl Queue {
 
     #[cfg(feature = "queue-sqlite")]
     async fn sqlite(path: &str) -> Result<Engine, QueueError> {
+        use sqlx::Connection;
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
         // Never apalis's `setup()`: it turns fsync off on one pooled connection.
         let options = SqliteConnectOptions::new()
@@ -197,14 +202,18 @@ impl Queue {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(WRITE_TIMEOUT);
         // One connection: SQLite has one writer, and the pushes and the
         // worker's fetches and acks then take turns in the pool's fair queue
         // instead of SQLite's busy-sleep (which put the p99 past 1 s under load).
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
-            // Behind a writer stuck on a lock, answer 503 well inside Bedrud's 10 s.
-            .acquire_timeout(Duration::from_secs(5))
+            // A failed COMMIT (a full disk) makes SQLite roll back by itself,
+            // but sqlx still counts the transaction as open, and every later
+            // write would become a savepoint that never commits: such a
+            // connection is closed and a new one opened in its place.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+            .acquire_timeout(WRITE_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(storage)?;
@@ -222,9 +231,12 @@ impl Queue {
 
     #[cfg(feature = "queue-postgres")]
     async fn postgres(url: &str) -> Result<Engine, QueueError> {
+        use sqlx::Connection;
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(WRITE_TIMEOUT)
+            // As for SQLite: never reuse a connection a failed COMMIT left counted open.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect(url)
             .await
             .map_err(storage)?;
@@ -323,15 +335,26 @@ impl Queue {
             .idempotency_key(&job.tag)
             .max_attempts(self.attempts as usize)
             .build();
-        match &self.engine {
-            // A duplicate key is `INSERT … ON CONFLICT DO NOTHING` here: Ok.
-            #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => sqlite_storage(pool).push_task(task).await.map_err(storage),
-            #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => match postgres_storage(pool).push_task(task).await {
-                Err(e) if is_unique_violation(&e) => Ok(()),
-                pushed => pushed.map_err(storage),
-            },
+        let pushed = async {
+            match &self.engine {
+                // A duplicate key is `INSERT … ON CONFLICT DO NOTHING` here: Ok.
+                #[cfg(feature = "queue-sqlite")]
+                Engine::Sqlite(pool) => sqlite_storage(pool).push_task(task).await.map_err(storage),
+                #[cfg(feature = "queue-postgres")]
+                Engine::Postgres(pool) => match postgres_storage(pool).push_task(task).await {
+                    Err(e) if is_unique_violation(&e) => Ok(()),
+                    pushed => pushed.map_err(storage),
+                },
+            }
+        };
+        // A database that stops answering (paused, or its disk stalled) must
+        // still get the delivery its 503 inside Bedrud's timeout.
+        match tokio::time::timeout(WRITE_TIMEOUT, pushed).await {
+            Ok(pushed) => pushed,
+            Err(_) => Err(storage(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the write did not complete within 5 s",
+            ))),
         }
     }
 
@@ -576,6 +599,9 @@ where
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let checked = async {
+                if parts.method != http::Method::POST {
+                    return Err(WebhookRejection::MethodNotAllowed);
+                }
                 let body = body::read(&parts.headers, body, &this.verifier).await?;
                 let verified = this.verifier.verify(&parts.headers, &body)?;
                 verified.parse()?;

@@ -39,6 +39,9 @@ pub enum WebhookRejection {
     /// The replay guard's store could not be reached: 503.
     #[error("the replay store is unavailable; try again later")]
     ReplayStoreUnavailable,
+    /// Not a `POST`, the one method Bedrud sends: 405 with `Allow: POST`.
+    #[error("deliveries are POSTed; this method is not allowed")]
+    MethodNotAllowed,
 }
 
 impl WebhookRejection {
@@ -52,6 +55,7 @@ impl WebhookRejection {
             WebhookRejection::MissingVerifier => StatusCode::INTERNAL_SERVER_ERROR,
             WebhookRejection::Duplicate => StatusCode::OK,
             WebhookRejection::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            WebhookRejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -65,6 +69,7 @@ impl WebhookRejection {
             WebhookRejection::MissingVerifier => "missing_verifier",
             WebhookRejection::Duplicate => "duplicate",
             WebhookRejection::ReplayStoreUnavailable => "replay_store_unavailable",
+            WebhookRejection::MethodNotAllowed => "method_not_allowed",
         }
     }
 
@@ -82,7 +87,7 @@ impl WebhookRejection {
 
     /// The response every integration sends: the status, `text/plain`, the
     /// message, `Connection: close` when [`closes_connection`](Self::closes_connection),
-    /// and the replay guard's duplicate header on a duplicate.
+    /// `Allow: POST` on a 405, and the replay guard's duplicate header on a duplicate.
     #[must_use]
     pub fn to_response(&self) -> http::Response<String> {
         let mut response = http::Response::new(format!("{self}\n"));
@@ -97,6 +102,9 @@ impl WebhookRejection {
                 http::header::CONNECTION,
                 http::HeaderValue::from_static("close"),
             );
+        }
+        if let WebhookRejection::MethodNotAllowed = self {
+            headers.insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
         }
         #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
         if let WebhookRejection::Duplicate = self {
@@ -133,6 +141,11 @@ mod tests {
                 503,
                 "replay_store_unavailable",
             ),
+            (
+                WebhookRejection::MethodNotAllowed,
+                405,
+                "method_not_allowed",
+            ),
         ];
         for (rejection, status, reason) in cases {
             let response = rejection.to_response();
@@ -147,6 +160,10 @@ mod tests {
             assert_eq!(
                 response.headers().contains_key("bedrud-webhook-duplicate"),
                 rejection.reason() == "duplicate"
+            );
+            assert_eq!(
+                response.headers().get("allow").map(|v| v.as_bytes()),
+                (status == 405).then_some(&b"POST"[..])
             );
         }
     }

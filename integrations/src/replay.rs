@@ -12,7 +12,9 @@
 //!   answer is `200 OK` with the header [`DUPLICATE_HEADER`] (a 4xx would tell
 //!   the sender that its secret is wrong), logged at INFO with reason `duplicate`;
 //! - the store unreachable: `503`, the handler does not run (fail closed),
-//!   unless [`ReplayGuardLayer::fail_open`] says to run it unchecked.
+//!   unless [`ReplayGuardLayer::fail_open`] says to run it unchecked; a
+//!   reservation the store applies late (a paused Redis) is taken back once
+//!   it answers, so the delivery is handled when sent again.
 //!
 //! The layer wraps the route; the integration's extractor (axum, actix-web) or
 //! [`VerifyWebhook`](crate::tower::VerifyWebhook) inside it does the check
@@ -38,9 +40,9 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::{Verifier, WebhookRejection};
 
@@ -60,6 +62,10 @@ pub const DUPLICATE_HEADER: &str = "bedrud-webhook-duplicate";
 
 /// How long a tag is kept when the verifier does not check timestamps.
 pub const UNCHECKED_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Failed reservations being taken back at once, at most: past it (a long
+/// outage under load), a failed one is left to expire with its TTL.
+pub const MAX_RELEASES_PENDING: usize = 10_000;
 
 /// An error from a [`ReplayStore`]; logged, never sent to the client.
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
@@ -120,6 +126,39 @@ impl ReplayGuardLayer {
         self
     }
 
+    /// Releases a reservation whose store call failed, once the store
+    /// answers: retried with backoff for as long as the tag would be kept,
+    /// at most [`MAX_RELEASES_PENDING`] at a time.
+    fn release_later(&self, tag: [u8; 32], token: u64) {
+        static PENDING: AtomicUsize = AtomicUsize::new(0);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if PENDING.fetch_add(1, Ordering::Relaxed) >= MAX_RELEASES_PENDING {
+            PENDING.fetch_sub(1, Ordering::Relaxed);
+            tracing::warn!("too many failed reservations to take back; one is left to expire");
+            return;
+        }
+        let (store, give_up) = (Arc::clone(&self.store), Instant::now() + self.ttl);
+        runtime.spawn(async move {
+            let mut wait = Duration::from_millis(250);
+            loop {
+                tokio::time::sleep(wait).await;
+                match store.release(&tag, token).await {
+                    Ok(()) => break,
+                    Err(_) if Instant::now() + wait < give_up => {
+                        wait = (wait * 2).min(Duration::from_secs(30));
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "gave up taking back a failed reservation");
+                        break;
+                    }
+                }
+            }
+            PENDING.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+
     /// A check for one request, to put in its extensions, and the layer's
     /// handle on it.
     pub(crate) fn check(&self) -> (ReplayCheck, Pending) {
@@ -160,13 +199,18 @@ impl ReplayCheck {
                 Ok(())
             }
             Ok(false) => Err(WebhookRejection::Duplicate),
-            Err(error) if guard.fail_open => {
-                tracing::warn!(%error, "replay store failed; running the handler unchecked");
-                Ok(())
-            }
             Err(error) => {
-                tracing::warn!(%error, "replay store failed");
-                Err(WebhookRejection::ReplayStoreUnavailable)
+                // The store may still apply the reservation once it answers
+                // again (a paused Redis runs the queued SET): taken back then,
+                // or a delivery answered 503 would be a "duplicate" when resent.
+                guard.release_later(tag, token);
+                if guard.fail_open {
+                    tracing::warn!(%error, "replay store failed; running the handler unchecked");
+                    Ok(())
+                } else {
+                    tracing::warn!(%error, "replay store failed");
+                    Err(WebhookRejection::ReplayStoreUnavailable)
+                }
             }
         }
     }
@@ -275,6 +319,48 @@ mod tests {
         drop(pending);
         tokio::task::yield_now().await;
         guard.check().0.admit([8; 32]).await.unwrap();
+    }
+
+    /// Applies the first reservation, then fails it, as a Redis that was
+    /// paused past the call's timeout does.
+    #[derive(Debug, Default)]
+    struct LateStore {
+        inner: MemoryStore,
+        failed: std::sync::atomic::AtomicBool,
+    }
+
+    impl ReplayStore for LateStore {
+        fn reserve<'a>(
+            &'a self,
+            key: &'a [u8; 32],
+            token: u64,
+            ttl: Duration,
+        ) -> StoreFuture<'a, bool> {
+            Box::pin(async move {
+                let reserved = self.inner.reserve(key, token, ttl).await?;
+                match self.failed.swap(true, Ordering::SeqCst) {
+                    false => Err("timed out".into()),
+                    true => Ok(reserved),
+                }
+            })
+        }
+
+        fn release<'a>(&'a self, key: &'a [u8; 32], token: u64) -> StoreFuture<'a, ()> {
+            self.inner.release(key, token)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reservation_applied_after_its_failure_is_taken_back() {
+        let guard = layer().store(LateStore::default());
+        let tag = [9; 32];
+        assert!(matches!(
+            guard.check().0.admit(tag).await,
+            Err(WebhookRejection::ReplayStoreUnavailable)
+        ));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        guard.check().0.admit(tag).await.unwrap();
+        assert!(guard.check().0.admit(tag).await.is_err(), "held again");
     }
 
     #[test]

@@ -168,7 +168,8 @@ async fn verify<B>(
     verifier: &Verifier,
 ) -> Result<(Envelope, Bytes, [u8; 32]), WebhookRejection>
 where
-    B: Body,
+    B: Body + Send + 'static,
+    B::Data: Send,
     B::Error: Into<BoxError>,
 {
     let body = body::read(headers, body, verifier).await?;
@@ -290,6 +291,11 @@ mod tests {
     #[tokio::test]
     async fn an_endless_chunked_body_is_cut_off() {
         table::endless(serve().await).await;
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_413_at_once() {
+        table::declared_over(serve().await).await;
     }
 
     #[tokio::test]
