@@ -100,8 +100,8 @@ impl Receiver {
             let request = request.map(Body::new);
             let verified = VerifiedBody::from_request(request, &self.verifier).await;
             match verified.and_then(typed) {
-                Ok(body) => match &self.queue {
-                    Some(queue) => crate::queue::store(queue, &self.verifier, &headers, body).await,
+                Ok(VerifiedBody { body, tag }) => match &self.queue {
+                    Some(queue) => crate::queue::store(queue, body, &tag).await,
                     None => (Ok(body), StatusCode::NO_CONTENT.into_response()),
                 },
                 Err(no) => (Err((no.reason(), no.to_string())), no.into_response()),
@@ -118,11 +118,11 @@ impl Receiver {
     }
 }
 
-/// The body, once its data has the types its event needs: the same 400 the
-/// integration's `Webhook` extractor gives.
-fn typed(VerifiedBody(body): VerifiedBody) -> Result<Bytes, WebhookRejection> {
-    let parsed = Envelope::from_slice(&body).map_err(bedrud_webhook::VerifyError::from);
-    parsed.map(|_| body).map_err(WebhookRejection::from)
+/// The delivery, once its data has the types its event needs: the same 400
+/// the integration's `Webhook` extractor gives.
+fn typed(verified: VerifiedBody) -> Result<VerifiedBody, WebhookRejection> {
+    let parsed = Envelope::from_slice(&verified.body).map_err(bedrud_webhook::VerifyError::from);
+    parsed.map(|_| verified).map_err(WebhookRejection::from)
 }
 
 /// Serves `receiver` until `stop`: HTTP/1.1 with a head timeout, at most
@@ -222,7 +222,7 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
         tokio::select! {
             Some(request) = seen.recv() => {
                 printer.print(&request);
-                if args.count.is_some_and(|n| printer.tally[0] >= n) {
+                if args.count.is_some_and(|n| printer.tally.total >= n) {
                     break true;
                 }
             }
@@ -244,6 +244,17 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     Ok(!judged || printer.verdict(complete, args.count))
 }
 
+/// What the printer counted.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    /// Requests answered.
+    total: u64,
+    refused: u64,
+    /// Accepted ones departing from Bedrud's wire format (`--strict`).
+    departed: u64,
+    duplicates: u64,
+}
+
 /// Writes the lines (or, with `--json`, one JSON line per request), keeps
 /// the tally, and rations the refusal and duplicate lines: [`QUIET_BURST`]
 /// per [`QUIET_WINDOW`], the rest counted by reason and summed up in one
@@ -253,9 +264,7 @@ struct Printer {
     /// JSON lines on standard output; the lines for people go to standard error.
     json: bool,
     strict: bool,
-    /// Requests, refused ones, accepted ones departing from the wire
-    /// format, and duplicates.
-    tally: [u64; 4],
+    tally: Tally,
     window: Option<Instant>,
     shown: u64,
     hidden: BTreeMap<&'static str, u64>,
@@ -267,7 +276,7 @@ impl Printer {
     }
 
     fn print(&mut self, seen: &Seen) {
-        self.tally[0] += 1;
+        self.tally.total += 1;
         let (at, status, peer) = (Timestamp::now(), seen.status.as_u16(), seen.peer);
         // A verified body is a JSON object: the envelope, as the entry's start.
         let body = seen.outcome.as_ref().map(|b| serde_json::from_slice(b));
@@ -279,7 +288,10 @@ impl Printer {
             Err((reason, detail)) => {
                 // A genuine delivery received again: answered 2xx, not handled.
                 let duplicate = seen.status.is_success();
-                self.tally[if duplicate { 3 } else { 1 }] += 1;
+                match duplicate {
+                    true => self.tally.duplicates += 1,
+                    false => self.tally.refused += 1,
+                }
                 let headers = &seen.headers;
                 let event = headers.get(EVENT).or_else(|| headers.get(WEBHOOK_EVENT));
                 let event = event.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -317,7 +329,7 @@ impl Printer {
         self.say(line);
         let departures = self.strict.then(|| strict::check(&seen.headers, body));
         let departures = departures.unwrap_or_default();
-        self.tally[2] += u64::from(!departures.is_empty());
+        self.tally.departed += u64::from(!departures.is_empty());
         if self.strict && departures.is_empty() {
             self.say("    strict: matches Bedrud's wire format exactly".into());
         }
@@ -359,7 +371,12 @@ impl Printer {
     /// duplicate is counted and shown, but is no failure: it is a replay the
     /// guard caught, not something the sender under test got wrong.
     fn verdict(&self, complete: bool, count: Option<u64>) -> bool {
-        let [total, refused, departed, duplicates] = self.tally;
+        let Tally {
+            total,
+            refused,
+            departed,
+            duplicates,
+        } = self.tally;
         let expected = count.filter(|_| !complete);
         let expected = expected.map_or(String::new(), |n| format!(" of {n} expected"));
         let departing = format!(", {departed} departing from Bedrud's wire format");

@@ -5,11 +5,10 @@
 
 use anyhow::Context;
 use axum::response::{IntoResponse, Response};
-use bedrud_webhook::Verifier;
 use bedrud_webhook::queue::Queue;
 use bytes::Bytes;
 use clap::{Args, Subcommand};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 
 use crate::{out, show, usage};
 
@@ -46,26 +45,18 @@ pub(crate) async fn open(path: &str) -> anyhow::Result<Queue> {
     queue.with_context(|| format!("cannot open the queue {}", show(path)))
 }
 
-/// Stores a verified delivery: 202 once committed, 503 when not.
+/// Stores a verified delivery under the tag its check computed: 202 once
+/// committed, 503 when not.
 pub(crate) async fn store(
     queue: &Queue,
-    verifier: &Verifier,
-    headers: &HeaderMap,
     body: Bytes,
+    tag: &[u8; 32],
 ) -> (Result<Bytes, (&'static str, String)>, Response) {
-    // The extractor verified the body; verifying again (one HMAC) gives its tag.
-    let pushed = match verifier.verify(headers, &body) {
-        Ok(verified) => queue
-            .push(&body, &verified.tag)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    match pushed {
+    match queue.push(body.clone(), tag).await {
         Ok(()) => (Ok(body), StatusCode::ACCEPTED.into_response()),
-        Err(detail) => {
+        Err(e) => {
             let response = (StatusCode::SERVICE_UNAVAILABLE, "not stored\n").into_response();
-            (Err(("storage_failed", detail)), response)
+            (Err(("storage_failed", e.to_string())), response)
         }
     }
 }
@@ -80,14 +71,14 @@ pub(crate) async fn dead(args: DeadArgs) -> anyhow::Result<bool> {
     match args.action {
         DeadAction::List => {
             for d in &dead {
-                let event = d.job.envelope().map(|e| e.event.name().to_owned());
+                let event = d.envelope().map(|e| e.event.name().to_owned());
                 let error = d.last_error.as_deref().unwrap_or("-");
                 out(format!(
                     "{}  attempts={}  event={}  received_at={}  last_error={}",
                     d.id,
                     d.attempts,
                     show(&event.unwrap_or_else(|e| format!("unparsable: {e}"))),
-                    d.job.received_at,
+                    d.received_at,
                     show(error),
                 ));
             }

@@ -106,7 +106,7 @@ impl<'de> Visitor<'de> for UniqueKeys {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        // Bedrud's objects have a handful of keys: a list beats hashing them.
+        // Bedrud's objects have a handful of keys: a linear search is enough.
         let mut seen = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(Key(key)) = map.next_key()? {
             map.next_value::<IgnoredAny>()?;

@@ -3,10 +3,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::Mac;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use crate::secret::HmacSha256;
-use crate::{Envelope, Error, RawEnvelope, Secret};
+use crate::{Envelope, Error, RawEnvelope, Secret, headers};
 
 /// How far a signed timestamp may be from now: 300 s either way.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -241,11 +241,11 @@ impl Verifier {
     }
 }
 
-/// The unsigned headers that must equal the body: lowercase name, display name.
-const CHECKED: [(&str, &str); 3] = [
-    ("x-bedrud-event", "X-Bedrud-Event"),
-    ("x-webhook-event", "X-Webhook-Event"),
-    ("x-bedrud-timestamp", "X-Bedrud-Timestamp"),
+/// The unsigned headers that must equal the body: name, display name.
+const CHECKED: [(HeaderName, &str); 3] = [
+    (headers::EVENT, "X-Bedrud-Event"),
+    (headers::WEBHOOK_EVENT, "X-Webhook-Event"),
+    (headers::TIMESTAMP, "X-Bedrud-Timestamp"),
 ];
 
 #[derive(Clone, Copy)]
@@ -269,14 +269,14 @@ impl<'h> Found<'h> {
             checked: [Checked::Absent; 3],
         };
         for (name, value) in headers {
-            if name.eq_ignore_ascii_case("x-bedrud-signature")
-                || name.eq_ignore_ascii_case("x-webhook-signature")
+            if name.eq_ignore_ascii_case(headers::SIGNATURE.as_str())
+                || name.eq_ignore_ascii_case(headers::WEBHOOK_SIGNATURE.as_str())
             {
                 let slot = usize::from(found.signatures[0].is_some());
                 found.signatures[slot] = Some(value);
             } else if let Some(i) = CHECKED
                 .iter()
-                .position(|(n, _)| name.eq_ignore_ascii_case(n))
+                .position(|(n, _)| name.eq_ignore_ascii_case(n.as_str()))
             {
                 found.checked[i] = match found.checked[i] {
                     Checked::Absent => Checked::Value(value),

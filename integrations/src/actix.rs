@@ -6,6 +6,7 @@
 //! actix-web's own types.
 
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::Method;
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use bytes::{Bytes, BytesMut};
@@ -13,35 +14,30 @@ use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 
 use crate::body::{DRAIN_TIME, declares_over};
-use crate::replay::{self, ReplayCheck, ReplayGuard, ReplayGuardLayer};
-use crate::{VerifiedBody, Verifier, VerifyError, Webhook, WebhookRejection};
+use crate::check::{self, Checked, Headers};
+use crate::replay::{ReplayCheck, ReplayGuard, ReplayGuardLayer};
+use crate::{Verified, VerifiedBody, Verifier, VerifyError, Webhook, WebhookRejection};
 
-/// The verifier from `app_data`, as itself or in `web::Data`.
-fn find_verifier(req: &HttpRequest) -> Option<Verifier> {
-    req.app_data::<Verifier>()
-        .or_else(|| {
-            req.app_data::<web::Data<Verifier>>()
-                .map(|data| data.get_ref())
-        })
-        .cloned()
+/// `T` from `app_data`, as itself or in `web::Data`.
+pub(crate) fn find<T: Clone + 'static>(req: &HttpRequest) -> Option<T> {
+    let data = || req.app_data::<web::Data<T>>().map(|data| data.get_ref());
+    req.app_data::<T>().or_else(data).cloned()
 }
 
 /// Reads the whole payload within the verifier's limit and timeout. A
 /// declared length over the limit is refused before anything is read.
 async fn read(
     req: &HttpRequest,
-    payload: &mut Payload,
-) -> Result<(Verifier, Bytes), WebhookRejection> {
-    let verifier = find_verifier(req).ok_or(WebhookRejection::MissingVerifier)?;
+    verifier: &Verifier,
+    mut payload: Payload,
+) -> Result<Bytes, WebhookRejection> {
     let limit = verifier.body_limit();
     let too_large = || WebhookRejection::from(VerifyError::BodyTooLarge { limit });
-    if declares_over(
-        req.headers().get(CONTENT_LENGTH).map(|v| v.as_bytes()),
-        limit,
-    ) {
-        return Err(too_large());
-    }
+    let declared = req.headers().get(CONTENT_LENGTH).map(|v| v.as_bytes());
     let collect = async {
+        if declares_over(declared, limit) {
+            return Err(too_large());
+        }
         // Grown from what arrives, never reserved from the declared length.
         let mut body = BytesMut::new();
         while let Some(chunk) = payload.next().await {
@@ -53,8 +49,12 @@ async fn read(
         }
         Ok(body.freeze())
     };
-    let body = tokio::time::timeout(verifier.body_timeout(), collect).await;
-    Ok((verifier, body.map_err(|_| WebhookRejection::BodyTimeout)??))
+    let read = tokio::time::timeout(verifier.body_timeout(), collect).await;
+    let read = read.unwrap_or(Err(WebhookRejection::BodyTimeout));
+    if read.is_err() {
+        hold(payload);
+    }
+    read
 }
 
 /// Keeps a refused request's unread payload alive until its response is out.
@@ -70,48 +70,23 @@ fn hold(payload: Payload) {
     }
 }
 
-/// Verifies a read body: the extracted value and the matched tag.
-type Check<T> = fn(&Verifier, &HttpRequest, Bytes) -> Result<(T, [u8; 32]), VerifyError>;
-
-/// Reads the payload, checks it with `check`, then runs the replay guard if
-/// the resource has one.
-fn extract<T: 'static>(
-    req: &HttpRequest,
-    payload: &mut Payload,
-    check: Check<T>,
-) -> LocalBoxFuture<'static, Result<T, WebhookRejection>> {
-    let (req, mut payload) = (req.clone(), payload.take());
-    Box::pin(async move {
-        let (verifier, body) = match read(&req, &mut payload).await {
-            Ok(read) => read,
-            Err(rejection) => {
-                hold(payload);
-                log(&rejection, &req);
-                return Err(rejection);
-            }
-        };
-        let replay = req.extensions().get::<ReplayCheck>().cloned();
-        let checked = check(&verifier, &req, body).map_err(WebhookRejection::from);
-        let admitted = match checked {
-            Ok((value, tag)) => replay::admit(replay.as_ref(), tag).await.map(|()| value),
-            Err(rejection) => Err(rejection),
-        };
-        admitted.inspect_err(|rejection| log(rejection, &req))
-    })
-}
-
-fn log(rejection: &WebhookRejection, req: &HttpRequest) {
-    let headers = req.headers();
-    let event = headers
-        .get("x-bedrud-event")
-        .or_else(|| headers.get("x-webhook-event"));
-    rejection.log(event.map(|v| v.as_bytes()), req.peer_addr());
-}
-
-fn pairs(req: &HttpRequest) -> impl Iterator<Item = (&str, &[u8])> {
-    req.headers()
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+/// Runs the check on an actix-web request: the verifier from `app_data`,
+/// the payload read by actix-http's reader.
+pub(crate) async fn extract<T>(
+    req: HttpRequest,
+    payload: Payload,
+    keep: fn(&Verified<'_>) -> Result<T, VerifyError>,
+) -> Result<Checked<T>, WebhookRejection> {
+    let verifier = find::<Verifier>(&req);
+    let replay = req.extensions().get::<ReplayCheck>().cloned();
+    let request = check::Request {
+        post: req.method() == Method::POST,
+        headers: Headers::Actix(req.headers()),
+        peer: req.peer_addr(),
+        replay: replay.as_ref(),
+    };
+    let read = |verifier| read(&req, verifier, payload);
+    check::check(request, verifier.as_ref(), read, keep).await
 }
 
 /// Extracts a verified, typed delivery; the [`Verifier`] comes from
@@ -122,24 +97,24 @@ impl FromRequest for Webhook {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        extract(req, payload, |verifier, req, body| {
-            let verified = verifier.verify_pairs(pairs(req), &body)?;
-            Ok((Webhook(verified.parse()?), verified.tag))
-        })
+        let checked = extract(req.clone(), payload.take(), check::envelope);
+        Box::pin(async move { Ok(Webhook(checked.await?.value)) })
     }
 }
 
-/// Extracts the exact bytes of a verified delivery; the [`Verifier`] comes
-/// from `App::app_data`, as for [`Webhook`].
+/// Extracts the exact bytes of a verified delivery and its tag; the
+/// [`Verifier`] comes from `App::app_data`, as for [`Webhook`].
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 impl FromRequest for VerifiedBody {
     type Error = WebhookRejection;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        extract(req, payload, |verifier, req, body| {
-            let tag = verifier.verify_pairs(pairs(req), &body)?.tag;
-            Ok((VerifiedBody(body), tag))
+        let checked = extract(req.clone(), payload.take(), check::unparsed);
+        Box::pin(async move {
+            let checked = checked.await?;
+            let (body, tag) = (checked.body, checked.tag);
+            Ok(VerifiedBody { body, tag })
         })
     }
 }
@@ -153,19 +128,26 @@ impl ResponseError for WebhookRejection {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (parts, body) = self.to_response().into_parts();
-        let mut response = HttpResponse::build(self.status_code());
-        for (name, value) in &parts.headers {
-            // actix-http writes `Connection` itself, from `force_close`.
-            if name != http::header::CONNECTION {
-                response.insert_header((name.as_str(), value.as_bytes()));
-            }
-        }
-        if self.closes_connection() {
-            response.force_close();
-        }
-        response.body(body)
+        response(self.to_response())
     }
+}
+
+/// An `http` response as actix-web's (`http` 0.2): `Connection: close`
+/// becomes actix-http's `force_close`, which writes the header itself.
+pub(crate) fn response(response: http::Response<String>) -> HttpResponse {
+    let (parts, body) = response.into_parts();
+    let status = actix_web::http::StatusCode::from_u16(parts.status.as_u16())
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in &parts.headers {
+        if name != http::header::CONNECTION {
+            builder.insert_header((name.as_str(), value.as_bytes()));
+        }
+    }
+    if parts.headers.contains_key(http::header::CONNECTION) {
+        builder.force_close();
+    }
+    builder.body(body)
 }
 
 /// The replay guard as actix-web middleware: `.wrap(ReplayGuardLayer::new(&verifier))`.
@@ -229,7 +211,7 @@ mod tests {
         HttpResponse::Ok().body(table::describe(&envelope))
     }
 
-    async fn raw(VerifiedBody(body): VerifiedBody) -> HttpResponse {
+    async fn raw(VerifiedBody { body, .. }: VerifiedBody) -> HttpResponse {
         HttpResponse::Ok().body(body)
     }
 

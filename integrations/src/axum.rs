@@ -1,43 +1,22 @@
 //! axum 0.8: [`Webhook`] and [`VerifiedBody`] as extractors, [`WebhookRejection`]
 //! as their rejection.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRef, FromRequest, Request};
+use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::request::Parts;
 
-use crate::{VerifiedBody, Verifier, Webhook, WebhookRejection, body, replay};
+use crate::check::{self, Checked};
+use crate::{Verified, VerifiedBody, Verifier, VerifyError, Webhook, WebhookRejection, body};
 
-/// Reads the body once, within the verifier's limit and timeout (axum's
-/// `DefaultBodyLimit` is not consulted: the verifier's limit decides, as in
-/// every integration), runs `check`, then the replay guard if the route has
-/// one. A refusal is logged with the peer (when served with
-/// `into_make_service_with_connect_info`) and the event header.
+/// Runs the check on an axum request (axum's `DefaultBodyLimit` is not
+/// consulted: the verifier's limit decides, as in every integration).
 async fn extract<T>(
     req: Request,
     verifier: &Verifier,
-    check: impl FnOnce(&Parts, Bytes) -> Result<(T, [u8; 32]), WebhookRejection>,
-) -> Result<T, WebhookRejection> {
+    keep: impl FnOnce(&Verified<'_>) -> Result<T, VerifyError>,
+) -> Result<Checked<T>, WebhookRejection> {
     let (parts, body) = req.into_parts();
-    let checked = match body::read(&parts.headers, body, verifier).await {
-        Ok(bytes) => check(&parts, bytes),
-        Err(rejection) => Err(rejection),
-    };
-    let admitted = match checked {
-        Ok((value, tag)) => replay::admit(parts.extensions.get(), tag)
-            .await
-            .map(|()| value),
-        Err(rejection) => Err(rejection),
-    };
-    admitted.inspect_err(|rejection| {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0);
-        rejection.log(body::event_header(&parts.headers), peer);
-    })
+    let read = |verifier| body::read(&parts.headers, body, verifier);
+    check::check(check::Request::http(&parts), Some(verifier), read, keep).await
 }
 
 /// Extracts a verified, typed delivery; the [`Verifier`] comes from the
@@ -51,17 +30,13 @@ where
     type Rejection = WebhookRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = Verifier::from_ref(state);
-        extract(req, &verifier, |parts, bytes| {
-            let verified = verifier.verify(&parts.headers, &bytes)?;
-            Ok((Webhook(verified.parse()?), verified.tag))
-        })
-        .await
+        let checked = extract(req, &Verifier::from_ref(state), check::envelope).await?;
+        Ok(Webhook(checked.value))
     }
 }
 
-/// Extracts the exact bytes of a verified delivery; the [`Verifier`] comes
-/// from the router's state (directly, or through [`FromRef`]).
+/// Extracts the exact bytes of a verified delivery and its tag; the
+/// [`Verifier`] comes from the router's state (directly, or through [`FromRef`]).
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 impl<S> FromRequest<S> for VerifiedBody
 where
@@ -71,12 +46,9 @@ where
     type Rejection = WebhookRejection;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = Verifier::from_ref(state);
-        extract(req, &verifier, |parts, bytes| {
-            let tag = verifier.verify(&parts.headers, &bytes)?.tag;
-            Ok((VerifiedBody(bytes), tag))
-        })
-        .await
+        let checked = extract(req, &Verifier::from_ref(state), check::unparsed).await?;
+        let (body, tag) = (checked.body, checked.tag);
+        Ok(VerifiedBody { body, tag })
     }
 }
 
@@ -123,8 +95,8 @@ mod tests {
             assert_eq!(state.name, "app");
             table::describe(&envelope)
         }
-        async fn raw(VerifiedBody(bytes): VerifiedBody) -> Vec<u8> {
-            bytes.to_vec()
+        async fn raw(VerifiedBody { body, .. }: VerifiedBody) -> Vec<u8> {
+            body.to_vec()
         }
         async fn guarded(
             State(state): State<AppState>,

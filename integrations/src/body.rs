@@ -20,7 +20,7 @@ pub(crate) fn declares_over(content_length: Option<&[u8]>, limit: usize) -> bool
 }
 
 #[cfg(any(feature = "axum", feature = "tower"))]
-pub(crate) use reader::{event_header, read};
+pub(crate) use reader::read;
 
 #[cfg(any(feature = "axum", feature = "tower"))]
 mod reader {
@@ -77,13 +77,6 @@ mod reader {
         headers
             .get(http::header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
-    }
-
-    /// The unsigned event header, for log lines.
-    pub(crate) fn event_header(headers: &HeaderMap) -> Option<&[u8]> {
-        let value = headers.get(&crate::headers::EVENT);
-        let value = value.or_else(|| headers.get(&crate::headers::WEBHOOK_EVENT));
-        value.map(http::HeaderValue::as_bytes)
     }
 
     /// Reads and discards what is left of a refused body in a task of its

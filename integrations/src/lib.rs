@@ -27,6 +27,24 @@
 //! | `queue-sqlite` | the `queue` module on SQLite: store each verified delivery, answer 202, process it in a worker with retries (apalis) |
 //! | `queue-postgres` | the `queue` module on Postgres, for several replicas |
 //! | `sender` | the `sender` module: posts deliveries over HTTP(S) as Bedrud does (hyper, rustls) |
+//!
+//! # For maintainers: the map
+//!
+//! Every delivery takes one path: a framework adapter reads the body and
+//! hands it to `check.rs`, which verifies it (`bedrud-webhook-verify`),
+//! types its data (`bedrud-webhook-types`), consults the replay guard, and
+//! logs every refusal. Nothing else verifies or logs.
+//!
+//! | file | what it holds | touch it to |
+//! |---|---|---|
+//! | `check.rs` | the one check, and the refusal log | change what every entry point does |
+//! | `body.rs` | the body reader for `http_body` bodies, and the 413 drain | change the body bounds |
+//! | `rejection.rs` | [`WebhookRejection`]: every status and reason | add a way to refuse |
+//! | `axum.rs`, `actix.rs`, `tower.rs` | one adapter each: read the body, call the check, answer | add a framework (a new file like these) |
+//! | `replay.rs`, `replay/` | the guard, its tower layer (`service.rs`) and stores (`memory.rs`, `redis.rs`) | add a replay store (implement [`replay::ReplayStore`]) |
+//! | `queue/mod.rs` | the durable queue: push, worker, service; `sqlite.rs` and `postgres.rs` hold each engine's pool and SQL | add a queue engine (a file like those, an arm in `Engine`) |
+//! | `delivery.rs`, `sender.rs` | the reference sender: Go-exact requests, and an HTTP(S) client | follow a change in Bedrud's wire format |
+//! | `future.rs` | [`ResponseFuture`], the one boxed future of the tower services | |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use bedrud_webhook_types::{
@@ -37,16 +55,40 @@ pub use bedrud_webhook_verify::{
     DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_TOLERANCE, Error as VerifyError, Secret,
     Verified, Verifier, VerifierBuilder, headers, sign,
 };
-pub use extract::{VerifiedBody, Webhook};
+
+/// A verified, typed delivery: an extractor for axum (`axum` feature) and
+/// actix-web (`actix-web` feature).
+///
+/// The handler runs only for genuine deliveries; every other request was
+/// answered with a [`WebhookRejection`] (401, 400, 405, 408 or 413). The
+/// [`Verifier`] comes from axum's state (directly or through `FromRef`) or
+/// from actix-web's `app_data`.
+#[derive(Debug, Clone)]
+pub struct Webhook(pub Envelope);
+
+/// The exact verified body, its `data` left unparsed, and the tag that
+/// identifies it: for "verify now, parse later" (an extractor like [`Webhook`]).
+#[derive(Debug, Clone)]
+pub struct VerifiedBody {
+    /// The exact bytes Bedrud signed.
+    pub body: Bytes,
+    /// The HMAC tag that matched: the same for every copy of this delivery.
+    pub tag: [u8; 32],
+}
 pub use rejection::WebhookRejection;
 
-mod extract;
+use bytes::Bytes;
+
 mod rejection;
 
 #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
 mod body;
 #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
-mod log;
+mod check;
+#[cfg(any(feature = "axum", feature = "tower"))]
+mod future;
+#[cfg(any(feature = "axum", feature = "tower"))]
+pub use future::ResponseFuture;
 #[cfg(any(feature = "axum", feature = "actix-web", feature = "tower"))]
 #[cfg_attr(
     docsrs,

@@ -42,6 +42,9 @@ pub enum WebhookRejection {
     /// Not a `POST`, the one method Bedrud sends: 405 with `Allow: POST`.
     #[error("deliveries are POSTed; this method is not allowed")]
     MethodNotAllowed,
+    /// A durable route could not commit the delivery: 503.
+    #[error("the delivery could not be stored; try again later")]
+    StorageUnavailable,
 }
 
 impl WebhookRejection {
@@ -56,6 +59,7 @@ impl WebhookRejection {
             WebhookRejection::Duplicate => StatusCode::OK,
             WebhookRejection::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             WebhookRejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            WebhookRejection::StorageUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -70,6 +74,7 @@ impl WebhookRejection {
             WebhookRejection::Duplicate => "duplicate",
             WebhookRejection::ReplayStoreUnavailable => "replay_store_unavailable",
             WebhookRejection::MethodNotAllowed => "method_not_allowed",
+            WebhookRejection::StorageUnavailable => "storage_unavailable",
         }
     }
 
@@ -145,6 +150,11 @@ mod tests {
                 WebhookRejection::MethodNotAllowed,
                 405,
                 "method_not_allowed",
+            ),
+            (
+                WebhookRejection::StorageUnavailable,
+                503,
+                "storage_unavailable",
             ),
         ];
         for (rejection, status, reason) in cases {

@@ -16,9 +16,12 @@
 //!   reservation the store applies late (a paused Redis) is taken back once
 //!   it answers, so the delivery is handled when sent again.
 //!
-//! The layer wraps the route; the integration's extractor (axum, actix-web) or
-//! [`VerifyWebhook`](crate::tower::VerifyWebhook) inside it does the check
-//! once the signature is verified. One line turns it on:
+//! The layer wraps the route; the check inside it (the [`Webhook`](crate::Webhook)
+//! and [`VerifiedBody`](crate::VerifiedBody) extractors,
+//! [`VerifyWebhook`](crate::tower::VerifyWebhook), or the queue's service)
+//! consults it once the signature is verified. A guarded route that answers
+//! 2xx without such a check inside logs one WARN: the guard did nothing.
+//! One line turns it on:
 //!
 //! | integration | line |
 //! |---|---|
@@ -40,7 +43,7 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -54,8 +57,6 @@ pub mod redis;
 mod service;
 
 pub use memory::MemoryStore;
-#[cfg(any(feature = "axum", feature = "tower"))]
-pub use service::ResponseFuture;
 
 /// The response header that marks a duplicate's `200 OK`: `true`.
 pub const DUPLICATE_HEADER: &str = "bedrud-webhook-duplicate";
@@ -164,7 +165,7 @@ impl ReplayGuardLayer {
     pub(crate) fn check(&self) -> (ReplayCheck, Pending) {
         let check = ReplayCheck {
             guard: self.clone(),
-            held: Arc::new(OnceLock::new()),
+            held: Arc::default(),
         };
         (check.clone(), Pending(Some(check)))
     }
@@ -184,18 +185,22 @@ pub struct ReplayGuard<S> {
 #[derive(Clone)]
 pub(crate) struct ReplayCheck {
     guard: ReplayGuardLayer,
-    /// The reservation made: the tag and the token that holds it.
-    held: Arc<OnceLock<([u8; 32], u64)>>,
+    /// Whether the check consulted it, and the reservation made.
+    held: Arc<(AtomicBool, OnceLock<Reservation>)>,
 }
+
+/// A reservation: the tag, and the token that holds it.
+type Reservation = ([u8; 32], u64);
 
 impl ReplayCheck {
     /// Reserves `tag`: `Ok` lets the handler run.
     pub(crate) async fn admit(&self, tag: [u8; 32]) -> Result<(), WebhookRejection> {
+        self.held.0.store(true, Ordering::Relaxed);
         let token = token();
         let guard = &self.guard;
         match guard.store.reserve(&tag, token, guard.ttl).await {
             Ok(true) => {
-                let _ = self.held.set((tag, token));
+                let _ = self.held.1.set((tag, token));
                 Ok(())
             }
             Ok(false) => Err(WebhookRejection::Duplicate),
@@ -217,7 +222,7 @@ impl ReplayCheck {
 
     /// Releases the reservation this check made, if any.
     async fn release(self) {
-        if let Some((tag, token)) = self.held.get() {
+        if let Some((tag, token)) = self.held.1.get() {
             let released = self.guard.store.release(tag, *token).await;
             if let Err(error) = released {
                 tracing::warn!(%error, "replay store failed to release a delivery");
@@ -234,30 +239,30 @@ impl Pending {
     /// A reservation whose handler did not answer 2xx is released, so that
     /// the delivery can be sent again and processed.
     pub(crate) async fn finish(mut self, success: bool) {
-        if let Some(check) = self.0.take().filter(|_| !success) {
+        let Some(check) = self.0.take() else { return };
+        if !success {
             check.release().await;
+        } else if !check.held.0.load(Ordering::Relaxed) {
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "a replay guard wraps a route that answered 2xx without verifying a \
+                     delivery inside it, so the guard did nothing; put it around the route \
+                     whose handler takes Webhook or VerifiedBody, or around VerifyWebhook \
+                     or the queue's service (logged once)"
+                );
+            }
         }
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Some(check) = self.0.take().filter(|c| c.held.get().is_some())
+        if let Some(check) = self.0.take().filter(|c| c.held.1.get().is_some())
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             runtime.spawn(check.release());
         }
-    }
-}
-
-/// Runs the route's check, if it has one, on a verified delivery's tag.
-pub(crate) async fn admit(
-    check: Option<&ReplayCheck>,
-    tag: [u8; 32],
-) -> Result<(), WebhookRejection> {
-    match check {
-        Some(check) => check.admit(tag).await,
-        None => Ok(()),
     }
 }
 

@@ -2,14 +2,15 @@
 //! `http::Request<B>` service: plain hyper, axum, or any tower stack.
 //!
 //! [`VerifyWebhook`] reads the body within the verifier's limit and timeout,
-//! verifies it and parses the typed [`Envelope`]. The inner service is then
+//! verifies it and parses the typed [`Envelope`](crate::Envelope). The inner service is then
 //! called with the exact verified bytes as its body (`Full<Bytes>`) and the
-//! [`Envelope`] in the request's extensions. Every other request is answered
+//! [`Envelope`](crate::Envelope) in the request's extensions. Every other request is answered
 //! by the layer itself with [`WebhookRejection::to_response`] (401, 400, 408
 //! or 413), and the inner service never sees it. Responses are
 //! `Either<ResBody, String>`: the inner service's body, or a rejection's text.
 //! A refusal is logged with the peer address when the request's extensions
-//! hold it as a `std::net::SocketAddr` (insert it when you accept the connection).
+//! hold it: axum's `ConnectInfo<SocketAddr>`, or a `std::net::SocketAddr`
+//! (insert it when you accept the connection).
 //! Behind a [`ReplayGuardLayer`](crate::replay::ReplayGuardLayer), a replayed
 //! delivery is answered `200` (duplicate) without calling the inner service.
 //!
@@ -38,10 +39,6 @@
 //!
 //! The README shows a complete program on plain hyper.
 
-use std::fmt;
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -51,7 +48,8 @@ use http_body_util::{Either, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{Envelope, Verifier, WebhookRejection, body, replay};
+use crate::check;
+use crate::{ResponseFuture, Verifier, body};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -125,7 +123,7 @@ where
 {
     type Response = Response<Either<ResBody, String>>;
     type Error = S::Error;
-    type Future = ResponseFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<Result<Self::Response, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -137,65 +135,19 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
-        ResponseFuture(Box::pin(async move {
+        ResponseFuture::new(async move {
             let (mut parts, body) = req.into_parts();
-            let verified = verify(&parts.headers, body, &verifier).await;
-            let admitted = match verified {
-                Ok((envelope, body, tag)) => replay::admit(parts.extensions.get(), tag)
-                    .await
-                    .map(|()| (envelope, body)),
-                Err(rejection) => Err(rejection),
-            };
-            match admitted {
-                Ok((envelope, body)) => {
-                    parts.extensions.insert(envelope);
-                    let request = Request::from_parts(parts, Full::new(body));
+            let read = |verifier| body::read(&parts.headers, body, verifier);
+            let request = check::Request::http(&parts);
+            match check::check(request, Some(&verifier), read, check::envelope).await {
+                Ok(checked) => {
+                    parts.extensions.insert(checked.value);
+                    let request = Request::from_parts(parts, Full::new(checked.body));
                     Ok(inner.call(request).await?.map(Either::Left))
                 }
-                Err(rejection) => {
-                    let peer = parts.extensions.get::<SocketAddr>().copied();
-                    rejection.log(body::event_header(&parts.headers), peer);
-                    Ok(rejection.to_response().map(Either::Right))
-                }
+                Err(rejection) => Ok(rejection.to_response().map(Either::Right)),
             }
-        }))
-    }
-}
-
-async fn verify<B>(
-    headers: &http::HeaderMap,
-    body: B,
-    verifier: &Verifier,
-) -> Result<(Envelope, Bytes, [u8; 32]), WebhookRejection>
-where
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    let body = body::read(headers, body, verifier).await?;
-    let verified = verifier.verify(headers, &body)?;
-    let (envelope, tag) = (verified.parse()?, verified.tag);
-    Ok((envelope, body, tag))
-}
-
-type Output<ResBody, E> = Result<Response<Either<ResBody, String>>, E>;
-
-/// The response future of [`VerifyWebhook`]: reads and checks the body,
-/// then calls the inner service or answers with the rejection.
-#[must_use = "futures do nothing unless polled"]
-pub struct ResponseFuture<ResBody, E>(Pin<Box<dyn Future<Output = Output<ResBody, E>> + Send>>);
-
-impl<ResBody, E> Future for ResponseFuture<ResBody, E> {
-    type Output = Output<ResBody, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx)
-    }
-}
-
-impl<ResBody, E> fmt::Debug for ResponseFuture<ResBody, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+        })
     }
 }
 

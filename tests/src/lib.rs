@@ -231,7 +231,10 @@ async fn serve_axum(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
         state.seen.record(&envelope);
         StatusCode::NO_CONTENT
     }
-    async fn raw(State(state): State<AppState>, VerifiedBody(body): VerifiedBody) -> StatusCode {
+    async fn raw(
+        State(state): State<AppState>,
+        VerifiedBody { body, .. }: VerifiedBody,
+    ) -> StatusCode {
         state.seen.record_raw(&body);
         StatusCode::NO_CONTENT
     }
@@ -260,7 +263,7 @@ fn serve_actix(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
         seen.record(&envelope);
         HttpResponse::NoContent().finish()
     }
-    async fn raw(seen: web::Data<Seen>, VerifiedBody(body): VerifiedBody) -> HttpResponse {
+    async fn raw(seen: web::Data<Seen>, VerifiedBody { body, .. }: VerifiedBody) -> HttpResponse {
         seen.record_raw(&body);
         HttpResponse::NoContent().finish()
     }

@@ -15,7 +15,8 @@
 //! - a handler that always fails: dead after N attempts, listed and re-run by
 //!   `bedrud-webhook dead`, then handled once by the fixed handler (SQLite
 //!   and Postgres, which also checks the re-run SQL on both schemas);
-//! - a job stored by version 1 (`tests/fixtures/queue-job-v1.json`) still reads.
+//! - a job stored by version 1 (`tests/fixtures/queue-job-v1.json`) still reads,
+//!   through `Queue::dead`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -29,7 +30,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bedrud_webhook::delivery::Delivery;
-use bedrud_webhook::queue::{Job, Queue};
+use bedrud_webhook::queue::Queue;
 use bedrud_webhook::sender::Sender;
 use bedrud_webhook::{Envelope, Event, RoomData, Secret, Timestamp, Verifier};
 
@@ -643,11 +644,33 @@ async fn postgres_dead_after_n_attempts_is_rerun_from_the_cli() {
     dead_then_rerun_from_the_cli(&pg.url).await;
 }
 
-#[test]
-fn a_job_stored_by_version_1_still_reads() {
+/// A job as version 1 stored it, put in a queue's table as a dead delivery:
+/// `Queue::dead` reads it, with its tag, time and a body that still verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_stored_by_version_1_still_reads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/queue-job-v1.json");
-    let job: Job = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    assert_eq!((job.v, job.received_at), (1, 1_775_046_896));
+    let stored = std::fs::read(path).unwrap();
+    let file = temp_dir("v1").join("q.db");
+    let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, done_at) \
+         VALUES (?1, 'v1-job', 'bedrud-deliveries', 'Failed', 8, 8, 1775046900)",
+    )
+    .bind(stored)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let dead = queue.dead().await.unwrap();
+    let [job] = dead.as_slice() else {
+        panic!("{dead:?}")
+    };
+    assert_eq!(
+        (job.id.as_str(), job.received_at),
+        ("v1-job", 1_775_046_896)
+    );
     assert_eq!(
         job.tag,
         "4a8a28e49e3e197b6aa2b626b4226a7131bae2bee66c980a640f1b6401a7469a"

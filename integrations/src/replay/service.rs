@@ -1,9 +1,6 @@
 //! The guard as a tower layer: axum's `route_layer`, or in front of
 //! `VerifyWebhook`.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -11,6 +8,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{ReplayGuard, ReplayGuardLayer};
+use crate::ResponseFuture;
 
 impl<S> Layer<S> for ReplayGuardLayer {
     type Service = ReplayGuard<S>;
@@ -32,7 +30,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<Result<Response<ResBody>, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -42,32 +40,11 @@ where
         let (check, pending) = self.layer.check();
         req.extensions_mut().insert(check);
         let answer = self.inner.call(req);
-        ResponseFuture(Box::pin(async move {
+        ResponseFuture::new(async move {
             let response = answer.await;
             let success = response.as_ref().is_ok_and(|r| r.status().is_success());
             pending.finish(success).await;
             response
-        }))
-    }
-}
-
-type Output<ResBody, E> = Result<Response<ResBody>, E>;
-
-/// The response future of [`ReplayGuard`]: the inner answer, after a
-/// reservation it did not complete is released.
-#[must_use = "futures do nothing unless polled"]
-pub struct ResponseFuture<ResBody, E>(Pin<Box<dyn Future<Output = Output<ResBody, E>> + Send>>);
-
-impl<ResBody, E> Future for ResponseFuture<ResBody, E> {
-    type Output = Output<ResBody, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx)
-    }
-}
-
-impl<ResBody, E> fmt::Debug for ResponseFuture<ResBody, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+        })
     }
 }

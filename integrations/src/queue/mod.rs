@@ -64,7 +64,13 @@ use http_body::Body;
 use serde::{Deserialize, Serialize};
 use tower_service::Service;
 
-use crate::{Envelope, ParseError, Verifier, WebhookRejection, body};
+use crate::check::{self, Checked};
+use crate::{Envelope, ParseError, ResponseFuture, Verified, Verifier, WebhookRejection, body};
+
+#[cfg(feature = "queue-postgres")]
+mod postgres;
+#[cfg(feature = "queue-sqlite")]
+mod sqlite;
 
 /// The apalis queue (its `job_type`) the deliveries go to.
 const QUEUE: &str = "bedrud-deliveries";
@@ -73,31 +79,18 @@ const QUEUE: &str = "bedrud-deliveries";
 /// before it fails and the delivery is answered 503: well inside Bedrud's 10 s.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A stored delivery: the verified body as Bedrud signed it, and what
-/// identifies it. This serde form is what the storage holds, so it stays
-/// readable by later versions of the SDK (`v` tells them which one wrote it).
+/// A stored delivery, in the serde form the storage holds: later versions of
+/// the SDK read it (`v` tells them which one wrote it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Job {
+struct Job {
     /// The version of this form: 1.
-    pub v: u32,
+    v: u32,
     /// The signature's HMAC tag in lowercase hex: the delivery's identity.
-    pub tag: String,
+    tag: String,
     /// When it was received, in seconds since the Unix epoch.
-    pub received_at: i64,
+    received_at: i64,
     /// The exact verified body (JSON, so UTF-8).
-    pub body: String,
-}
-
-impl Job {
-    /// The typed envelope of the stored body.
-    ///
-    /// # Errors
-    ///
-    /// [`ParseError`] when the body is not a Bedrud envelope.
-    pub fn envelope(&self) -> Result<Envelope, ParseError> {
-        Envelope::from_slice(self.body.as_bytes())
-    }
+    body: String,
 }
 
 /// A delivery whose handler failed on every attempt, kept for [`Queue::rerun`].
@@ -110,9 +103,27 @@ pub struct Dead {
     pub attempts: u32,
     /// What the last attempt returned, as apalis recorded it.
     pub last_error: Option<String>,
-    /// The delivery.
-    pub job: Job,
+    /// The signature's HMAC tag in lowercase hex: the delivery's identity.
+    pub tag: String,
+    /// When it was received, in seconds since the Unix epoch.
+    pub received_at: i64,
+    /// The exact verified body.
+    pub body: String,
 }
+
+impl Dead {
+    /// The typed envelope of the stored body.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError`] when the body is not a Bedrud envelope.
+    pub fn envelope(&self) -> Result<Envelope, ParseError> {
+        Envelope::from_slice(self.body.as_bytes())
+    }
+}
+
+/// A dead row as the engines read it: id, attempts, the job, the last result.
+type DeadRow = (String, i64, Vec<u8>, Option<String>);
 
 /// Why the queue could not be opened, written or read.
 #[derive(Debug, thiserror::Error)]
@@ -135,9 +146,9 @@ fn storage(e: impl Into<BoxDynError>) -> QueueError {
 #[derive(Clone)]
 enum Engine {
     #[cfg(feature = "queue-sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(sqlite::Pool),
     #[cfg(feature = "queue-postgres")]
-    Postgres(sqlx::PgPool),
+    Postgres(postgres::Pool),
 }
 
 /// Deliveries in durable storage; see the [module documentation](self).
@@ -179,9 +190,19 @@ impl Queue {
     /// [`QueueError::Storage`] when it cannot be opened or migrated.
     pub async fn connect(url: &str) -> Result<Queue, QueueError> {
         let engine = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::postgres(url).await?
+            #[cfg(feature = "queue-postgres")]
+            let engine = Engine::Postgres(postgres::connect(url).await?);
+            #[cfg(not(feature = "queue-postgres"))]
+            let engine = return Err(QueueError::UnsupportedUrl);
+            engine
         } else {
-            Self::sqlite(url.strip_prefix("sqlite://").unwrap_or(url)).await?
+            #[cfg(feature = "queue-sqlite")]
+            let engine = Engine::Sqlite(
+                sqlite::connect(url.strip_prefix("sqlite://").unwrap_or(url)).await?,
+            );
+            #[cfg(not(feature = "queue-sqlite"))]
+            let engine = return Err(QueueError::UnsupportedUrl);
+            engine
         };
         Ok(Queue {
             engine,
@@ -190,65 +211,6 @@ impl Queue {
             backoff: (Duration::from_secs(5), Duration::from_secs(300)),
             keep_done: Duration::from_secs(24 * 60 * 60),
         })
-    }
-
-    #[cfg(feature = "queue-sqlite")]
-    async fn sqlite(path: &str) -> Result<Engine, QueueError> {
-        use sqlx::Connection;
-        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-        // Never apalis's `setup()`: it turns fsync off on one pooled connection.
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .busy_timeout(WRITE_TIMEOUT);
-        // One connection: SQLite has one writer, and the pushes and the
-        // worker's fetches and acks then take turns in the pool's fair queue
-        // instead of SQLite's busy-sleep (which put the p99 past 1 s under load).
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            // A failed COMMIT (a full disk) makes SQLite roll back by itself,
-            // but sqlx still counts the transaction as open, and every later
-            // write would become a savepoint that never commits: such a
-            // connection is closed and a new one opened in its place.
-            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-            .acquire_timeout(WRITE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(storage)?;
-        apalis_sqlite::SqliteStorage::migrations()
-            .run(&pool)
-            .await
-            .map_err(storage)?;
-        Ok(Engine::Sqlite(pool))
-    }
-
-    #[cfg(not(feature = "queue-sqlite"))]
-    async fn sqlite(_: &str) -> Result<Engine, QueueError> {
-        Err(QueueError::UnsupportedUrl)
-    }
-
-    #[cfg(feature = "queue-postgres")]
-    async fn postgres(url: &str) -> Result<Engine, QueueError> {
-        use sqlx::Connection;
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(WRITE_TIMEOUT)
-            // As for SQLite: never reuse a connection a failed COMMIT left counted open.
-            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-            .connect(url)
-            .await
-            .map_err(storage)?;
-        apalis_postgres::PostgresStorage::setup(&pool)
-            .await
-            .map_err(storage)?;
-        Ok(Engine::Postgres(pool))
-    }
-
-    #[cfg(not(feature = "queue-postgres"))]
-    async fn postgres(_: &str) -> Result<Engine, QueueError> {
-        Err(QueueError::UnsupportedUrl)
     }
 
     /// How many times the handler runs before a delivery is dead (at least
@@ -288,61 +250,49 @@ impl Queue {
     /// [`QueueError::Storage`] when the storage cannot be written.
     pub async fn prune(&self) -> Result<u64, QueueError> {
         let secs = i64::try_from(self.keep_done.as_secs()).unwrap_or(i64::MAX);
-        let deleted = match &self.engine {
+        let pruned = match &self.engine {
             #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => sqlx::query(
-                "DELETE FROM Jobs WHERE job_type = ?1 AND status = 'Done' \
-                 AND done_at <= CAST(strftime('%s', 'now') AS INTEGER) - ?2",
-            )
-            .bind(QUEUE)
-            .bind(secs)
-            .execute(pool)
-            .await
-            .map_err(storage)?
-            .rows_affected(),
+            Engine::Sqlite(pool) => sqlite::prune(pool, secs).await,
             #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => sqlx::query(
-                "DELETE FROM apalis.jobs WHERE job_type = $1 AND status = 'Done' \
-                 AND done_at <= now() - make_interval(secs => $2)",
-            )
-            .bind(QUEUE)
-            .bind(secs as f64)
-            .execute(pool)
-            .await
-            .map_err(storage)?
-            .rows_affected(),
+            Engine::Postgres(pool) => postgres::prune(pool, secs).await,
         };
-        Ok(deleted)
+        pruned.map_err(storage)
     }
 
     /// Stores a delivery that [`Verifier::verify`] accepted: its exact body
-    /// and the tag it returned. Resolves once the write is committed; a
-    /// delivery already stored under the same tag is not stored again.
+    /// and the tag it returned. Resolves once the write is committed, within
+    /// 5 s; a delivery already stored under the same tag is not stored again.
     ///
     /// # Errors
     ///
-    /// [`QueueError::Storage`] when the write failed: answer 503.
-    pub async fn push(&self, body: &[u8], tag: &[u8; 32]) -> Result<(), QueueError> {
-        let job = Job {
+    /// [`QueueError::Storage`] when the write failed or took too long: answer 503.
+    pub async fn push(&self, body: Bytes, tag: &[u8; 32]) -> Result<(), QueueError> {
+        let body = String::from_utf8(Vec::from(body))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let tag = const_hex::encode(tag);
+        let received_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let task = TaskBuilder::new(Job {
             v: 1,
-            tag: const_hex::encode(tag),
-            received_at: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64),
-            body: String::from_utf8_lossy(body).into_owned(),
-        };
-        let task = TaskBuilder::new(job.clone())
-            .idempotency_key(&job.tag)
-            .max_attempts(self.attempts as usize)
-            .build();
+            tag: tag.clone(),
+            received_at,
+            body,
+        })
+        .idempotency_key(tag)
+        .max_attempts(self.attempts as usize)
+        .build();
         let pushed = async {
             match &self.engine {
                 // A duplicate key is `INSERT … ON CONFLICT DO NOTHING` here: Ok.
                 #[cfg(feature = "queue-sqlite")]
-                Engine::Sqlite(pool) => sqlite_storage(pool).push_task(task).await.map_err(storage),
+                Engine::Sqlite(pool) => sqlite::storage_of(pool)
+                    .push_task(task)
+                    .await
+                    .map_err(storage),
                 #[cfg(feature = "queue-postgres")]
-                Engine::Postgres(pool) => match postgres_storage(pool).push_task(task).await {
-                    Err(e) if is_unique_violation(&e) => Ok(()),
+                Engine::Postgres(pool) => match postgres::storage_of(pool).push_task(task).await {
+                    Err(e) if postgres::is_unique_violation(&e) => Ok(()),
                     pushed => pushed.map_err(storage),
                 },
             }
@@ -358,10 +308,20 @@ impl Queue {
         }
     }
 
+    /// Pushes a checked delivery: `Ok` once committed, else the 503 (logged).
+    async fn store<T>(&self, checked: Checked<T>) -> Result<(), WebhookRejection> {
+        self.push(checked.body, &checked.tag)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "could not store a verified delivery; answered 503");
+                WebhookRejection::StorageUnavailable
+            })
+    }
+
     /// A tower service that verifies each request with `verifier`, stores it
     /// and answers `202 Accepted`: for axum's `route_service`, or hyper with
     /// `TowerToHyperService`. A refused request gets the integrations'
-    /// usual answer (401, 400, 408, 413); a failed write, 503.
+    /// usual answer (401, 400, 405, 408, 413); a failed write, 503.
     #[must_use]
     pub fn service(&self, verifier: Verifier) -> Enqueue {
         Enqueue {
@@ -412,34 +372,32 @@ impl Queue {
         let handle = move |job: Job| {
             let handler = handler.clone();
             async move {
-                let envelope = job.envelope()?;
+                let envelope = Envelope::from_slice(job.body.as_bytes())?;
                 handler(envelope).await.map_err(Into::into)
             }
         };
         // Names must be new on every run: apalis refuses a name seen recently.
-        let name = format!("bedrud-{}-{}-{run}", std::process::id(), nanos());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!("bedrud-{}-{nanos}-{run}", std::process::id());
         // `backoff()` keeps 0 < first <= max, so the maker cannot refuse it.
         let mut backoff =
             ExponentialBackoffMaker::new(self.backoff.0, self.backoff.1, 0.5, HasherRng::default())
                 .unwrap_or_default();
         let retry =
             RetryPolicy::retries(self.attempts as usize - 1).with_backoff(backoff.make_backoff());
+        let worker = WorkerBuilder::new(name);
         match &self.engine {
             #[cfg(feature = "queue-sqlite")]
             Engine::Sqlite(pool) => {
-                let worker = WorkerBuilder::new(name)
-                    .backend(sqlite_storage(pool))
-                    .retry(retry)
-                    .build(handle);
-                drain(worker.stream())
+                let storage = sqlite::storage_of(pool);
+                drain(worker.backend(storage).retry(retry).build(handle).stream())
             }
             #[cfg(feature = "queue-postgres")]
             Engine::Postgres(pool) => {
-                let worker = WorkerBuilder::new(name)
-                    .backend(postgres_storage(pool))
-                    .retry(retry)
-                    .build(handle);
-                drain(worker.stream())
+                let storage = postgres::storage_of(pool);
+                drain(worker.backend(storage).retry(retry).build(handle).stream())
             }
         }
     }
@@ -450,38 +408,33 @@ impl Queue {
     ///
     /// [`QueueError::Storage`] when the storage cannot be read.
     pub async fn dead(&self) -> Result<Vec<Dead>, QueueError> {
-        // apalis lists by status only; "dead" is Failed with no attempt left.
-        let rows: Vec<(String, i64, Vec<u8>, Option<String>)> = match &self.engine {
+        let rows = match &self.engine {
             #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => sqlx::query_as(
-                "SELECT id, attempts, job, last_result FROM Jobs WHERE job_type = ?1 \
-                 AND status = 'Failed' AND attempts >= max_attempts ORDER BY done_at, id",
-            )
-            .bind(QUEUE)
-            .fetch_all(pool)
-            .await
-            .map_err(storage)?,
+            Engine::Sqlite(pool) => sqlite::dead(pool).await,
             #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => sqlx::query_as(
-                "SELECT id, attempts::int8, job, last_result::text FROM apalis.jobs \
-                 WHERE job_type = $1 AND status = 'Failed' AND attempts >= max_attempts \
-                 ORDER BY done_at, id",
-            )
-            .bind(QUEUE)
-            .fetch_all(pool)
-            .await
-            .map_err(storage)?,
+            Engine::Postgres(pool) => postgres::dead(pool).await,
         };
-        rows.into_iter()
+        let dead = rows
+            .map_err(storage)?
+            .into_iter()
             .map(|(id, attempts, job, last_error)| {
+                let Job {
+                    tag,
+                    received_at,
+                    body,
+                    ..
+                } = serde_json::from_slice(&job).map_err(storage)?;
+                let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
                 Ok(Dead {
                     id,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    attempts,
                     last_error,
-                    job: serde_json::from_slice(&job).map_err(storage)?,
+                    tag,
+                    received_at,
+                    body,
                 })
-            })
-            .collect()
+            });
+        dead.collect()
     }
 
     /// Queues the dead delivery `id` again, with all its attempts. Returns
@@ -491,37 +444,17 @@ impl Queue {
     ///
     /// [`QueueError::Storage`] when the storage cannot be written.
     pub async fn rerun(&self, id: &str) -> Result<bool, QueueError> {
-        // apalis 1.0 has no re-run for these engines: one UPDATE on its schema
-        // (the engines are pinned to =1.0.0 for it; tests/tests/durable.rs checks it).
-        let updated = match &self.engine {
+        let rerun = match &self.engine {
             #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => sqlx::query(
-                "UPDATE Jobs SET status = 'Pending', attempts = 0, lock_by = NULL, lock_at = NULL, \
-                 done_at = NULL, run_at = strftime('%s', 'now') WHERE id = ?1 AND job_type = ?2 \
-                 AND status = 'Failed' AND attempts >= max_attempts",
-            )
-            .bind(id)
-            .bind(QUEUE)
-            .execute(pool)
-            .await
-            .map_err(storage)?
-            .rows_affected(),
+            Engine::Sqlite(pool) => sqlite::rerun(pool, id).await,
             #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => sqlx::query(
-                "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, lock_by = NULL, \
-                 lock_at = NULL, done_at = NULL, run_at = now() WHERE id = $1 AND job_type = $2 \
-                 AND status = 'Failed' AND attempts >= max_attempts",
-            )
-            .bind(id)
-            .bind(QUEUE)
-            .execute(pool)
-            .await
-            .map_err(storage)?
-            .rows_affected(),
+            Engine::Postgres(pool) => postgres::rerun(pool, id).await,
         };
-        Ok(updated > 0)
+        Ok(rerun.map_err(storage)? > 0)
     }
 }
+
+type WorkerRun = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 /// Polls a worker's event stream until it ends or fails.
 fn drain<T, E: fmt::Display>(
@@ -536,40 +469,6 @@ fn drain<T, E: fmt::Display>(
     })
 }
 
-fn nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
-
-#[cfg(feature = "queue-sqlite")]
-fn sqlite_storage(pool: &sqlx::SqlitePool) -> apalis_sqlite::SqliteStorage<Job> {
-    apalis_sqlite::SqliteStorage::new(pool).with_config(
-        apalis_sqlite::Config::default()
-            .queue(QUEUE)
-            .heartbeat_interval(Duration::from_secs(5))
-            .missed_heartbeats(3),
-    )
-}
-
-#[cfg(feature = "queue-postgres")]
-fn postgres_storage(pool: &sqlx::PgPool) -> apalis_postgres::PostgresStorage<Job> {
-    apalis_postgres::PostgresStorage::new(pool).with_config(
-        apalis_postgres::Config::default()
-            .queue(QUEUE)
-            .heartbeat_interval(Duration::from_secs(5))
-            .missed_heartbeats(3),
-    )
-}
-
-/// Postgres refuses a second row with the same tag (23505): already stored.
-#[cfg(feature = "queue-postgres")]
-fn is_unique_violation(e: &apalis::prelude::TaskSinkError<apalis_postgres::Error>) -> bool {
-    use apalis::prelude::TaskSinkError;
-    matches!(e, TaskSinkError::PushError(apalis_postgres::Error::Database(sqlx::Error::Database(db)))
-        if db.code().as_deref() == Some("23505"))
-}
-
 /// Verifies, stores and answers 202; see [`Queue::service`].
 #[derive(Debug, Clone)]
 pub struct Enqueue {
@@ -578,7 +477,18 @@ pub struct Enqueue {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type WorkerRun = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// What every durable route answers once the delivery is committed.
+fn accepted() -> Response<String> {
+    let mut response = Response::new("stored\n".to_owned());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
+/// The data is typed before the 202, or the worker would fail on it until dead.
+fn typed(verified: &Verified<'_>) -> Result<(), crate::VerifyError> {
+    verified.parse().map(drop)
+}
 
 impl<B> Service<Request<B>> for Enqueue
 where
@@ -588,7 +498,7 @@ where
 {
     type Response = Response<String>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<String>, Infallible>> + Send>>;
+    type Future = ResponseFuture<Result<Response<String>, Infallible>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -596,72 +506,42 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move {
+        ResponseFuture::new(async move {
             let (parts, body) = req.into_parts();
-            let checked = async {
-                if parts.method != http::Method::POST {
-                    return Err(WebhookRejection::MethodNotAllowed);
-                }
-                let body = body::read(&parts.headers, body, &this.verifier).await?;
-                let verified = this.verifier.verify(&parts.headers, &body)?;
-                verified.parse()?;
-                Ok::<_, WebhookRejection>((verified.tag, body))
+            let read = |verifier| body::read(&parts.headers, body, verifier);
+            let request = check::Request::http(&parts);
+            let checked = check::check(request, Some(&this.verifier), read, typed).await;
+            let stored = match checked {
+                Ok(checked) => this.queue.store(checked).await,
+                Err(rejection) => Err(rejection),
             };
-            Ok(match checked.await {
-                Ok((tag, body)) => this.queue.store(&body, &tag).await,
-                Err(rejection) => {
-                    let peer = parts.extensions.get::<std::net::SocketAddr>().copied();
-                    rejection.log(body::event_header(&parts.headers), peer);
-                    rejection.to_response()
-                }
-            })
+            Ok(stored.map_or_else(|rejection| rejection.to_response(), |()| accepted()))
         })
     }
 }
 
-impl Queue {
-    /// Pushes and answers: 202 once committed, 503 (logged) when not.
-    async fn store(&self, body: &Bytes, tag: &[u8; 32]) -> Response<String> {
-        let (status, text) = match self.push(body, tag).await {
-            Ok(()) => (StatusCode::ACCEPTED, "stored\n"),
-            Err(e) => {
-                tracing::error!(error = %e, "could not store a verified delivery; answered 503");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the delivery could not be stored\n",
-                )
-            }
-        };
-        let mut response = Response::new(text.to_owned());
-        *response.status_mut() = status;
-        response
-    }
-}
-
 /// An actix-web handler that verifies, stores and answers 202, with the
-/// [`Verifier`] and the [`Queue`] from `app_data` (as themselves):
-/// `web::post().to(bedrud_webhook::queue::actix_enqueue)`.
+/// [`Verifier`] and the [`Queue`] from `app_data` (as themselves or in
+/// `web::Data`): `web::post().to(bedrud_webhook::queue::actix_enqueue)`.
 #[cfg(feature = "actix-web")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 pub async fn actix_enqueue(
     req: actix_web::HttpRequest,
-    body: crate::VerifiedBody,
+    payload: actix_web::web::Payload,
 ) -> actix_web::HttpResponse {
-    // The `VerifiedBody` extractor read and verified the body; verifying
-    // again (one HMAC) returns the tag it does not keep.
-    let (Some(verifier), Some(queue)) = (req.app_data::<Verifier>(), req.app_data::<Queue>())
-    else {
-        return actix_web::ResponseError::error_response(&WebhookRejection::MissingVerifier);
+    use actix_web::ResponseError;
+    let Some(queue) = crate::actix::find::<Queue>(&req) else {
+        tracing::error!("no bedrud_webhook::queue::Queue in app_data; answered 500");
+        return actix_web::HttpResponse::InternalServerError()
+            .body("no bedrud_webhook::queue::Queue is configured for this route\n");
     };
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_bytes()));
-    let response = match verifier.verify_pairs(headers, &body.0) {
-        Ok(verified) => queue.store(&body.0, &verified.tag).await,
-        Err(e) => WebhookRejection::from(e).to_response(),
+    let checked = crate::actix::extract(req, payload.into_inner(), typed).await;
+    let stored = match checked {
+        Ok(checked) => queue.store(checked).await,
+        Err(rejection) => Err(rejection),
     };
-    let status = actix_web::http::StatusCode::from_u16(response.status().as_u16())
-        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    actix_web::HttpResponse::build(status).body(response.into_body())
+    match stored {
+        Ok(()) => crate::actix::response(accepted()),
+        Err(rejection) => rejection.error_response(),
+    }
 }

@@ -1,0 +1,79 @@
+//! The Postgres engine: a pool of 8, apalis-postgres's `apalis.jobs` table,
+//! shared by every replica.
+
+use std::time::Duration;
+
+use apalis::prelude::TaskSinkError;
+use sqlx::Connection;
+
+use super::{DeadRow, Job, QUEUE, QueueError, WRITE_TIMEOUT, storage};
+
+pub(super) type Pool = sqlx::PgPool;
+
+/// Connects to `url` and creates or updates apalis's schema.
+pub(super) async fn connect(url: &str) -> Result<Pool, QueueError> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(WRITE_TIMEOUT)
+        // As for SQLite: never reuse a connection a failed COMMIT left counted open.
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+        .connect(url)
+        .await
+        .map_err(storage)?;
+    apalis_postgres::PostgresStorage::setup(&pool)
+        .await
+        .map_err(storage)?;
+    Ok(pool)
+}
+
+pub(super) fn storage_of(pool: &Pool) -> apalis_postgres::PostgresStorage<Job> {
+    apalis_postgres::PostgresStorage::new(pool).with_config(
+        apalis_postgres::Config::default()
+            .queue(QUEUE)
+            .heartbeat_interval(Duration::from_secs(5))
+            .missed_heartbeats(3),
+    )
+}
+
+/// Postgres refuses a second row with the same tag (23505): already stored.
+pub(super) fn is_unique_violation(e: &TaskSinkError<apalis_postgres::Error>) -> bool {
+    matches!(e, TaskSinkError::PushError(apalis_postgres::Error::Database(sqlx::Error::Database(db)))
+        if db.code().as_deref() == Some("23505"))
+}
+
+pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM apalis.jobs WHERE job_type = $1 AND status = 'Done' \
+         AND done_at <= now() - make_interval(secs => $2)",
+    );
+    let done = done
+        .bind(QUEUE)
+        .bind(keep_secs as f64)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+// apalis lists by status only; "dead" is Failed with no attempt left.
+pub(super) async fn dead(pool: &Pool) -> Result<Vec<DeadRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, attempts::int8, job, last_result::text FROM apalis.jobs \
+         WHERE job_type = $1 AND status = 'Failed' AND attempts >= max_attempts \
+         ORDER BY done_at, id",
+    )
+    .bind(QUEUE)
+    .fetch_all(pool)
+    .await
+}
+
+// apalis 1.0 has no re-run for this engine: one UPDATE on its schema (pinned
+// to =1.0.0 for it; tests/tests/durable.rs checks it).
+pub(super) async fn rerun(pool: &Pool, id: &str) -> Result<u64, sqlx::Error> {
+    let rerun = sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, lock_by = NULL, \
+         lock_at = NULL, done_at = NULL, run_at = now() WHERE id = $1 AND job_type = $2 \
+         AND status = 'Failed' AND attempts >= max_attempts",
+    );
+    let rerun = rerun.bind(id).bind(QUEUE).execute(pool).await?;
+    Ok(rerun.rows_affected())
+}

@@ -1,0 +1,80 @@
+//! The SQLite engine: one file, one connection, apalis-sqlite's `Jobs` table.
+
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{DeadRow, Job, QUEUE, QueueError, WRITE_TIMEOUT, storage};
+
+pub(super) type Pool = sqlx::SqlitePool;
+
+/// Opens (creating it if missing) and migrates the file at `path`.
+pub(super) async fn connect(path: &str) -> Result<Pool, QueueError> {
+    // Never apalis's `setup()`: it turns fsync off on one pooled connection.
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(WRITE_TIMEOUT);
+    // One connection: SQLite has one writer, and the pushes and the worker
+    // take turns in the pool's fair queue instead of SQLite's busy-sleep.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(WRITE_TIMEOUT)
+        // A failed COMMIT (a full disk) makes SQLite roll back by itself, but
+        // sqlx still counts the transaction as open, and every later write
+        // would become a savepoint that never commits: such a connection is
+        // closed and a new one opened in its place.
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+        .connect_with(options)
+        .await
+        .map_err(storage)?;
+    apalis_sqlite::SqliteStorage::migrations()
+        .run(&pool)
+        .await
+        .map_err(storage)?;
+    Ok(pool)
+}
+
+pub(super) fn storage_of(pool: &Pool) -> apalis_sqlite::SqliteStorage<Job> {
+    apalis_sqlite::SqliteStorage::new(pool).with_config(
+        apalis_sqlite::Config::default()
+            .queue(QUEUE)
+            .heartbeat_interval(Duration::from_secs(5))
+            .missed_heartbeats(3),
+    )
+}
+
+pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM Jobs WHERE job_type = ?1 AND status = 'Done' \
+         AND done_at <= CAST(strftime('%s', 'now') AS INTEGER) - ?2",
+    );
+    let done = done.bind(QUEUE).bind(keep_secs).execute(pool).await?;
+    Ok(done.rows_affected())
+}
+
+// apalis lists by status only; "dead" is Failed with no attempt left.
+pub(super) async fn dead(pool: &Pool) -> Result<Vec<DeadRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, attempts, job, last_result FROM Jobs WHERE job_type = ?1 \
+         AND status = 'Failed' AND attempts >= max_attempts ORDER BY done_at, id",
+    )
+    .bind(QUEUE)
+    .fetch_all(pool)
+    .await
+}
+
+// apalis 1.0 has no re-run for this engine: one UPDATE on its schema (pinned
+// to =1.0.0 for it; tests/tests/durable.rs checks it).
+pub(super) async fn rerun(pool: &Pool, id: &str) -> Result<u64, sqlx::Error> {
+    let rerun = sqlx::query(
+        "UPDATE Jobs SET status = 'Pending', attempts = 0, lock_by = NULL, lock_at = NULL, \
+         done_at = NULL, run_at = strftime('%s', 'now') WHERE id = ?1 AND job_type = ?2 \
+         AND status = 'Failed' AND attempts >= max_attempts",
+    );
+    let rerun = rerun.bind(id).bind(QUEUE).execute(pool).await?;
+    Ok(rerun.rows_affected())
+}
