@@ -101,7 +101,7 @@ impl Receiver {
             let verified = VerifiedBody::from_request(request, &self.verifier).await;
             match verified.and_then(typed) {
                 Ok(VerifiedBody { body, tag }) => match &self.queue {
-                    Some(queue) => crate::queue::store(queue, body, &tag).await,
+                    Some(queue) => crate::queue::commit(queue, body, &tag).await,
                     None => (Ok(body), StatusCode::NO_CONTENT.into_response()),
                 },
                 Err(no) => (Err((no.reason(), no.to_string())), no.into_response()),

@@ -47,7 +47,7 @@ pub(crate) async fn open(path: &str) -> anyhow::Result<Queue> {
 
 /// Stores a verified delivery under the tag its check computed: 202 once
 /// committed, 503 when not.
-pub(crate) async fn store(
+pub(crate) async fn commit(
     queue: &Queue,
     body: Bytes,
     tag: &[u8; 32],

@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use http::HeaderName;
 
 use crate::replay::ReplayCheck;
-use crate::{Envelope, Verified, Verifier, VerifyError, WebhookRejection, headers};
+use crate::{Envelope, EventKind, Verified, Verifier, VerifyError, WebhookRejection, headers};
 
 /// A request's header map: `http`'s, or actix-web's (`http` 0.2).
 #[derive(Clone, Copy)]
@@ -33,21 +35,18 @@ impl<'a> Headers<'a> {
         }
     }
 
-    /// The unsigned event header, for log lines.
-    fn event(self) -> Option<&'a [u8]> {
-        let (bedrud, webhook) = (headers::EVENT, headers::WEBHOOK_EVENT);
-        let (bedrud, webhook) = (bedrud.as_str(), webhook.as_str());
+    fn get(self, name: &HeaderName) -> Option<&'a [u8]> {
         match self {
-            Headers::Http(map) => map
-                .get(bedrud)
-                .or_else(|| map.get(webhook))
-                .map(|v| v.as_bytes()),
+            Headers::Http(map) => map.get(name).map(|v| v.as_bytes()),
             #[cfg(feature = "actix-web")]
-            Headers::Actix(map) => map
-                .get(bedrud)
-                .or_else(|| map.get(webhook))
-                .map(|v| v.as_bytes()),
+            Headers::Actix(map) => map.get(name.as_str()).map(|v| v.as_bytes()),
         }
+    }
+
+    /// The unsigned event header, in either dialect.
+    fn event(self) -> Option<&'a [u8]> {
+        self.get(&headers::EVENT)
+            .or_else(|| self.get(&headers::WEBHOOK_EVENT))
     }
 }
 
@@ -112,13 +111,25 @@ pub(crate) async fn check<'v, T, R>(
 where
     R: Future<Output = Result<Bytes, WebhookRejection>>,
 {
+    let started = Instant::now();
+    // The verified body's event, once there is one; else the header's.
+    let mut signed_event = None;
     let checked = async {
         if !request.post {
             return Err(WebhookRejection::MethodNotAllowed);
         }
         let verifier = verifier.ok_or(WebhookRejection::MissingVerifier)?;
         let body = read(verifier).await?;
-        let verified = request.headers.verify(verifier, &body)?;
+        let verified = match request.headers.verify(verifier, &body) {
+            Ok(verified) => verified,
+            Err(VerifyError::SignatureMismatch) => {
+                suspect(request.headers, &body, verifier);
+                return Err(VerifyError::SignatureMismatch.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        all_clear();
+        signed_event = Some(label(Some(verified.envelope.event().as_bytes())));
         let (value, tag) = (keep(&verified)?, verified.tag);
         if let Some(replay) = request.replay {
             replay.admit(tag).await?;
@@ -126,10 +137,109 @@ where
         Ok(Checked { value, body, tag })
     };
     let checked = checked.await;
+    let event = signed_event.unwrap_or_else(|| label(request.headers.event()));
+    record(checked.as_ref().map(drop), event, started);
     if let Err(rejection) = &checked {
         log(rejection, request.headers.event(), request.peer);
     }
     checked
+}
+
+/// The metric label for an event name: a known one, or `unknown` (a label
+/// never takes an unbounded value).
+fn label(event: Option<&[u8]>) -> &'static str {
+    let name = event.and_then(|e| std::str::from_utf8(e).ok());
+    name.and_then(EventKind::from_name)
+        .map_or("unknown", EventKind::as_str)
+}
+
+/// Counts a decision in `bedrud_webhook_deliveries_total` and times the
+/// check (feature `metrics`).
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+fn record(decided: Result<(), &WebhookRejection>, event: &'static str, started: Instant) {
+    #[cfg(feature = "metrics")]
+    {
+        let (outcome, reason) = match decided {
+            Ok(()) => ("accepted", ""),
+            Err(WebhookRejection::Duplicate) => ("duplicate", "duplicate"),
+            Err(rejection) => ("refused", rejection.reason()),
+        };
+        let labels = [("outcome", outcome), ("reason", reason), ("event", event)];
+        metrics::counter!("bedrud_webhook_deliveries_total", &labels).increment(1);
+        metrics::histogram!("bedrud_webhook_check_duration_seconds").record(started.elapsed());
+    }
+}
+
+/// Well-formed deliveries refused on their signature alone since the last
+/// genuine one, and when the alarm was last logged (Unix seconds; 0: not raised).
+static SUSPECTS: AtomicU32 = AtomicU32::new(0);
+static ALARMED_AT: AtomicU64 = AtomicU64::new(0);
+/// Suspects in a row that raise the alarm.
+const ALARM_AFTER: u32 = 5;
+/// While raised, the alarm is logged again at most this often.
+const ALARM_EVERY: u64 = 60;
+
+/// What the alarm says.
+pub(crate) const SECRET_MISMATCH: &str = "well-formed deliveries keep failing only on their \
+    signature: the secret configured here probably differs from the webhook's secret in \
+    Bedrud's admin, and every delivery until they match is refused and lost (Bedrud never \
+    retries). To change secrets without losing deliveries, accept both for a while \
+    (Verifier::builder(new).previous_secret(old), or listen --secret NEW --secret OLD), \
+    then change it in Bedrud";
+
+/// A delivery refused on its signature alone: every header there and equal
+/// to the body, the timestamp inside the window. [`ALARM_AFTER`] of them in a
+/// row, none genuine since, say that the secret here is not the one Bedrud
+/// signs with: logged at ERROR (again at most every [`ALARM_EVERY`] seconds),
+/// and the gauge `bedrud_webhook_secret_mismatch` is 1, until a genuine one.
+/// One alarm per process, whatever the number of verifiers.
+fn suspect(headers: Headers<'_>, body: &[u8], verifier: &Verifier) {
+    let Ok(envelope) = bedrud_webhook_types::RawEnvelope::from_slice(body) else {
+        return;
+    };
+    let sent = |name: &HeaderName, signed: &str| headers.get(name) == Some(signed.as_bytes());
+    let event = envelope.event();
+    let headers_match = (sent(&headers::EVENT, event) || sent(&headers::WEBHOOK_EVENT, event))
+        && sent(&headers::TIMESTAMP, envelope.timestamp_text());
+    let now = verifier
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let age = i64::try_from(now).unwrap_or(i64::MAX) - envelope.timestamp().unix_seconds();
+    let fresh = verifier
+        .tolerance()
+        .is_none_or(|t| age.unsigned_abs() <= t.as_secs());
+    if !(headers_match && fresh) {
+        return;
+    }
+    let suspects = SUSPECTS.fetch_add(1, Ordering::Relaxed) + 1;
+    let last = ALARMED_AT.load(Ordering::Relaxed);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs());
+    let due = suspects >= ALARM_AFTER && (last == 0 || now >= last + ALARM_EVERY);
+    let ours = due
+        && ALARMED_AT
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+    if ours {
+        #[cfg(feature = "metrics")]
+        metrics::gauge!("bedrud_webhook_secret_mismatch").set(1.0);
+        tracing::error!(refused_in_a_row = suspects, "{SECRET_MISMATCH}");
+    }
+}
+
+/// A genuine delivery: the alarm, if raised, is cleared.
+fn all_clear() {
+    // Loads first: on the common path nothing is written to a shared line.
+    if SUSPECTS.load(Ordering::Relaxed) != 0 {
+        SUSPECTS.store(0, Ordering::Relaxed);
+    }
+    if ALARMED_AT.load(Ordering::Relaxed) != 0 && ALARMED_AT.swap(0, Ordering::Relaxed) != 0 {
+        #[cfg(feature = "metrics")]
+        metrics::gauge!("bedrud_webhook_secret_mismatch").set(0.0);
+        tracing::info!("a genuine delivery verified: the secret matches Bedrud's again");
+    }
 }
 
 /// Logs a refusal at WARN (a duplicate at INFO) with what an operator needs:
@@ -141,7 +251,7 @@ fn log(rejection: &WebhookRejection, event: Option<&[u8]>, peer: Option<SocketAd
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let mut window = WINDOW.lock().unwrap_or_else(PoisonError::into_inner);
-    let Some(left_out) = window.admit(second, rejection.reason()) else {
+    let Some(left_out) = window.take_line(second, rejection.reason()) else {
         return;
     };
     drop(window);
@@ -170,7 +280,11 @@ struct LogWindow {
 
 impl LogWindow {
     /// The refusals left out since the last line, if this one may be logged.
-    fn admit(&mut self, second: u64, reason: &'static str) -> Option<BTreeMap<&'static str, u64>> {
+    fn take_line(
+        &mut self,
+        second: u64,
+        reason: &'static str,
+    ) -> Option<BTreeMap<&'static str, u64>> {
         if second != self.second {
             self.second = second;
             self.lines = 0;
@@ -202,16 +316,19 @@ mod tests {
             left_out: BTreeMap::new(),
         };
         let admitted = (0..1000)
-            .filter(|_| window.admit(7, "signature_mismatch").is_some())
+            .filter(|_| window.take_line(7, "signature_mismatch").is_some())
             .count();
         assert_eq!(admitted, LINES_PER_SECOND as usize);
-        assert!(window.admit(7, "body_timeout").is_none());
-        let summary = window.admit(8, "signature_mismatch").unwrap();
+        assert!(window.take_line(7, "body_timeout").is_none());
+        let summary = window.take_line(8, "signature_mismatch").unwrap();
         let expected = 1000 - u64::from(LINES_PER_SECOND);
         assert_eq!(
             summary,
             BTreeMap::from([("body_timeout", 1), ("signature_mismatch", expected)])
         );
-        assert_eq!(window.admit(8, "signature_mismatch"), Some(BTreeMap::new()));
+        assert_eq!(
+            window.take_line(8, "signature_mismatch"),
+            Some(BTreeMap::new())
+        );
     }
 }

@@ -57,7 +57,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use apalis::layers::WorkerBuilderExt;
 use apalis::layers::retry::HasherRng;
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
-use apalis::prelude::{BoxDynError, RetryPolicy, TaskBuilder, TaskSink, WorkerBuilder};
+use apalis::prelude::{
+    Attempt, BoxDynError, RetryPolicy, TaskBuilder, TaskId, TaskSink, WorkerBuilder,
+};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
@@ -134,9 +136,10 @@ pub enum QueueError {
         "unsupported queue URL: use a SQLite file path or sqlite:// (feature queue-sqlite) or postgres:// (feature queue-postgres)"
     )]
     UnsupportedUrl,
-    /// The storage failed.
+    /// The storage failed; the message includes the cause (which is not
+    /// repeated as a `source`, so that a chain prints it once).
     #[error("the queue storage failed: {0}")]
-    Storage(#[source] BoxDynError),
+    Storage(BoxDynError),
 }
 
 fn storage(e: impl Into<BoxDynError>) -> QueueError {
@@ -309,7 +312,7 @@ impl Queue {
     }
 
     /// Pushes a checked delivery: `Ok` once committed, else the 503 (logged).
-    async fn store<T>(&self, checked: Checked<T>) -> Result<(), WebhookRejection> {
+    async fn commit<T>(&self, checked: Checked<T>) -> Result<(), WebhookRejection> {
         self.push(checked.body, &checked.tag)
             .await
             .map_err(|error| {
@@ -369,11 +372,39 @@ impl Queue {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxDynError> + 'static,
     {
-        let handle = move |job: Job| {
+        let (attempts, first, max) = (self.attempts as usize, self.backoff.0, self.backoff.1);
+        let handle = move |job: Job, attempt: Attempt, id: TaskId| {
             let handler = handler.clone();
             async move {
                 let envelope = Envelope::from_slice(job.body.as_bytes())?;
-                handler(envelope).await.map_err(Into::into)
+                let event = envelope.event.name().to_owned();
+                let ran = handler(envelope).await.map_err(Into::into);
+                let (k, id) = (attempt.current().max(1), id.to_string());
+                match &ran {
+                    Ok(()) => tracing::info!(%id, %event, attempt = k, "handled a delivery"),
+                    Err(error) => {
+                        // The retry layer adds jitter of up to half the wait.
+                        let wait = first.saturating_mul(1 << (k - 1).min(20)).min(max);
+                        let next = (k < attempts).then_some(wait);
+                        tracing::warn!(%id, %event, %error, next_attempt_in = ?next,
+                            "a delivery's handler failed attempt {k} of {attempts}");
+                        if k >= attempts {
+                            tracing::error!(%id, %event, %error,
+                                "a delivery is dead after {attempts} failed attempts; \
+                                 `bedrud-webhook dead list` shows it, `dead rerun` runs it again");
+                        }
+                    }
+                }
+                #[cfg(feature = "metrics")]
+                {
+                    let result = if ran.is_ok() { "ok" } else { "error" };
+                    metrics::counter!("bedrud_webhook_handler_runs_total", "result" => result)
+                        .increment(1);
+                    if ran.is_err() && k >= attempts {
+                        metrics::counter!("bedrud_webhook_dead_total").increment(1);
+                    }
+                }
+                ran
             }
         };
         // Names must be new on every run: apalis refuses a name seen recently.
@@ -392,12 +423,12 @@ impl Queue {
             #[cfg(feature = "queue-sqlite")]
             Engine::Sqlite(pool) => {
                 let storage = sqlite::storage_of(pool);
-                drain(worker.backend(storage).retry(retry).build(handle).stream())
+                drive(worker.backend(storage).retry(retry).build(handle).stream())
             }
             #[cfg(feature = "queue-postgres")]
             Engine::Postgres(pool) => {
                 let storage = postgres::storage_of(pool);
-                drain(worker.backend(storage).retry(retry).build(handle).stream())
+                drive(worker.backend(storage).retry(retry).build(handle).stream())
             }
         }
     }
@@ -457,7 +488,7 @@ impl Queue {
 type WorkerRun = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 /// Polls a worker's event stream until it ends or fails.
-fn drain<T, E: fmt::Display>(
+fn drive<T, E: fmt::Display>(
     mut events: impl futures_util::Stream<Item = Result<T, E>> + Send + Unpin + 'static,
 ) -> WorkerRun {
     use futures_util::StreamExt;
@@ -512,7 +543,7 @@ where
             let request = check::Request::http(&parts);
             let checked = check::check(request, Some(&this.verifier), read, typed).await;
             let stored = match checked {
-                Ok(checked) => this.queue.store(checked).await,
+                Ok(checked) => this.queue.commit(checked).await,
                 Err(rejection) => Err(rejection),
             };
             Ok(stored.map_or_else(|rejection| rejection.to_response(), |()| accepted()))
@@ -537,7 +568,7 @@ pub async fn actix_enqueue(
     };
     let checked = crate::actix::extract(req, payload.into_inner(), typed).await;
     let stored = match checked {
-        Ok(checked) => queue.store(checked).await,
+        Ok(checked) => queue.commit(checked).await,
         Err(rejection) => Err(rejection),
     };
     match stored {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use apalis::prelude::TaskSinkError;
 use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 
 use super::{DeadRow, Job, QUEUE, QueueError, WRITE_TIMEOUT, storage};
 
@@ -12,12 +13,20 @@ pub(super) type Pool = sqlx::PgPool;
 
 /// Connects to `url` and creates or updates apalis's schema.
 pub(super) async fn connect(url: &str) -> Result<Pool, QueueError> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
+    let options: PgConnectOptions = url.parse().map_err(storage)?;
+    // The schema set-up's NOTICEs ("already exists, skipping") are not news.
+    let options = options.options([("client_min_messages", "warning")]);
+    // A pool reports an unreachable server as "pool timed out" once its
+    // acquire timeout is over; one connection first says why, at once.
+    let first = tokio::time::timeout(WRITE_TIMEOUT, PgConnection::connect_with(&options)).await;
+    let first = first.map_err(|_| storage("no answer from the server within 5 s"))?;
+    first.map_err(storage)?.close().await.map_err(storage)?;
+    let pool = PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(WRITE_TIMEOUT)
         // As for SQLite: never reuse a connection a failed COMMIT left counted open.
         .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-        .connect(url)
+        .connect_with(options)
         .await
         .map_err(storage)?;
     apalis_postgres::PostgresStorage::setup(&pool)

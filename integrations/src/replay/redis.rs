@@ -1,7 +1,10 @@
 //! The Redis store, for several receiver replicas behind a load balancer.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::OnceCell;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, ExistenceCheck, Script, SetExpiry, SetOptions};
@@ -28,42 +31,55 @@ return 0";
 /// unreachable or slower than [`CALL_TIMEOUT`] is a store error, so the
 /// guard answers 503 (fail closed) unless told to fail open.
 ///
-/// ```no_run
+/// `open` only reads the URL: it works outside a runtime, and while Redis is
+/// down (the guard then answers 503 until it is up).
+///
+/// ```
 /// use bedrud_webhook::replay::{ReplayGuardLayer, redis::RedisStore};
 /// use bedrud_webhook::{Secret, Verifier};
 ///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let verifier = Verifier::new(Secret::new("the secret from Bedrud's admin")?);
-/// let guard = ReplayGuardLayer::new(&verifier).store(RedisStore::open("redis://127.0.0.1/")?);
-/// # drop(guard);
-/// # Ok(())
-/// # }
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let verifier = Verifier::new(Secret::new("the secret from Bedrud's admin")?);
+///     let store = RedisStore::open("redis://127.0.0.1:1/")?;
+///     let guard = ReplayGuardLayer::new(&verifier).store(store);
+///     # drop(guard);
+///     Ok(())
+/// }
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    client: redis::Client,
+    /// Made on first use, inside the runtime, and remade after a failure.
+    connection: Arc<OnceCell<ConnectionManager>>,
     release: Script,
 }
 
 impl RedisStore {
     /// A store at `url` (`redis://host:port/db`, `rediss://` for TLS if
     /// the `redis` crate is built with it). Nothing is sent yet, so this
-    /// works while Redis is down; only a malformed URL is an error.
+    /// works while Redis is down, and outside a runtime; only a malformed
+    /// URL is an error.
     ///
     /// # Errors
     ///
     /// The URL is not a Redis URL.
     pub fn open(url: &str) -> Result<Self, redis::RedisError> {
+        Ok(RedisStore {
+            client: redis::Client::open(url)?,
+            connection: Arc::default(),
+            release: Script::new(RELEASE),
+        })
+    }
+
+    /// The connection, made on first use.
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
         let config = ConnectionManagerConfig::new()
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200))
             .set_connection_timeout(Some(CALL_TIMEOUT))
             .set_response_timeout(Some(CALL_TIMEOUT));
-        let connection = redis::Client::open(url)?.get_connection_manager_lazy(config)?;
-        Ok(RedisStore {
-            connection,
-            release: Script::new(RELEASE),
-        })
+        let lazy = || async { self.client.get_connection_manager_lazy(config) };
+        self.connection.get_or_try_init(lazy).await.cloned()
     }
 }
 
@@ -86,12 +102,12 @@ impl ReplayStore for RedisStore {
         token: u64,
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
-        let mut connection = self.connection.clone();
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let options = SetOptions::default()
             .conditional_set(ExistenceCheck::NX)
             .with_expiration(SetExpiry::PX(ttl));
         Box::pin(async move {
+            let mut connection = self.connection().await?;
             let set = connection.set_options::<_, _, Option<String>>(
                 key(tag),
                 token.to_string(),
@@ -102,8 +118,8 @@ impl ReplayStore for RedisStore {
     }
 
     fn release<'a>(&'a self, tag: &'a [u8; 32], token: u64) -> StoreFuture<'a, ()> {
-        let mut connection = self.connection.clone();
         Box::pin(async move {
+            let mut connection = self.connection().await?;
             let mut call = self.release.key(key(tag));
             let call = call.arg(token.to_string());
             bounded(call.invoke_async::<i64>(&mut connection)).await?;
