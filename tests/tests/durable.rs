@@ -100,7 +100,8 @@ async fn sqlite_attempts(file: &Path) -> Vec<(String, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fails_twice_then_succeeds_handled_once_with_three_attempts() {
-    let file = temp_dir("flaky").join("q.db");
+    let dir = temp_dir("flaky");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let queue = queue
         .attempts(5)
@@ -133,7 +134,8 @@ async fn fails_twice_then_succeeds_handled_once_with_three_attempts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handled_deliveries_are_pruned_after_keep_done_and_dead_ones_kept() {
-    let file = temp_dir("prune").join("q.db");
+    let dir = temp_dir("prune");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let queue = queue.attempts(1).keep_done(Duration::ZERO);
     let url = serve(&queue).await;
@@ -170,7 +172,8 @@ async fn handled_deliveries_are_pruned_after_keep_done_and_dead_ones_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_the_202_the_delivery_is_handled_after_restart() {
-    let file = temp_dir("sigkill").join("q.db");
+    let dir = temp_dir("sigkill");
+    let file = dir.join("q.db");
     let file = file.to_str().unwrap();
     let mut listen = listen(&["--queue", file]);
     assert_eq!(post(&listen.url(), &delivery("r-killed")).await, 202);
@@ -190,7 +193,8 @@ async fn killed_after_the_202_the_delivery_is_handled_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unavailable_storage_is_503_never_2xx() {
     // SQLite: another process's writer holds the lock past the 5 s busy timeout.
-    let file = temp_dir("locked").join("q.db");
+    let dir = temp_dir("locked");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let url = serve(&queue).await;
     assert_eq!(post(&url, &delivery("r-before-lock")).await, 202);
@@ -362,7 +366,8 @@ async fn dead_then_rerun_from_the_cli(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_dead_after_n_attempts_is_rerun_from_the_cli() {
-    let file = temp_dir("dead").join("q.db");
+    let dir = temp_dir("dead");
+    let file = dir.join("q.db");
     dead_then_rerun_from_the_cli(file.to_str().unwrap()).await;
 }
 
@@ -412,7 +417,8 @@ fn a_job_stored_by_version_1_still_reads() {
 #[actix_web::test]
 async fn actix_web_route_verifies_stores_once_and_answers_202() {
     use actix_web::{App, HttpServer, web};
-    let file = temp_dir("actix").join("q.db");
+    let dir = temp_dir("actix");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bedrud_webhook::Event;
+use bedrud_webhook::delivery::Delivery;
 use bedrud_webhook::queue::{Job, Queue};
 use bedrud_webhook::sender::Sender;
 use bytes::Bytes;
@@ -35,10 +36,10 @@ use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
 mod common;
-use common::servers::{Postgres, Redis, Tmpfs, signal, temp_dir};
+use common::servers::{Postgres, Redis, Tmpfs, temp_dir};
 use common::{
-    Guarded, Running, delivery, durable_receiver, free_port, handled_rooms, listen, secret, send,
-    serve_queue,
+    Guarded, Running, SECRET, delivery, durable_receiver, free_port, handled_rooms, listen, named,
+    secret, send, serve_queue,
 };
 
 fn runtime() -> Runtime {
@@ -314,25 +315,13 @@ fn redis_paused() {
         let redis = Redis::start(free_port());
         let running = receiver.start(&redis.url());
         let url = running.url();
-        let named = |phase: &str| -> Vec<(String, bedrud_webhook::delivery::Delivery)> {
-            // `Guarded::handled` counts by room name: the id is `r-<name>`.
-            (0..5)
-                .map(|i| format!("{phase}-{i}"))
-                .map(|name| {
-                    let room = bedrud_webhook::RoomData::new(format!("r-{name}"), &name, "u1");
-                    let envelope = bedrud_webhook::Envelope::new(
-                        Event::RoomCreated(room),
-                        bedrud_webhook::Timestamp::now(),
-                    );
-                    (name, bedrud_webhook::delivery::Delivery::new(&envelope))
-                })
-                .collect()
+        // `Guarded::handled` counts by room name.
+        let named = |phase: &str| -> Vec<(String, Delivery)> {
+            let names = (0..5).map(|i| format!("{phase}-{i}"));
+            names.map(|name| (name.clone(), named(&name))).collect()
         };
-        let send_all = |deliveries: &[(String, bedrud_webhook::delivery::Delivery)]| {
-            let pairs: Vec<_> = deliveries
-                .iter()
-                .map(|(_, d)| (d, common::SECRET))
-                .collect();
+        let send_all = |deliveries: &[(String, Delivery)]| {
+            let pairs: Vec<_> = deliveries.iter().map(|(_, d)| (d, SECRET)).collect();
             send(&url, &pairs)
         };
         let before = named("before");
@@ -419,11 +408,10 @@ fn postgres_paused() {
         })
         .collect();
     std::thread::sleep(Duration::from_secs(1));
-    let pids = pg.processes();
     let paused_at = Instant::now();
-    signal("STOP", &pids);
+    let paused = pg.pause();
     std::thread::sleep(PAUSE);
-    signal("CONT", &pg.processes());
+    pg.resume();
     let resumed_at = Instant::now();
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::SeqCst);
@@ -441,9 +429,9 @@ fn postgres_paused() {
     let after_resume: Vec<&Sent> = sent.iter().filter(|s| s.at >= resumed_at).collect();
     let slowest = sent.iter().map(|s| s.took).max().unwrap();
     eprintln!(
-        "postgres_paused: {} pids paused {PAUSE:?}; answered while paused: {:?} (slowest answer \
+        "postgres_paused: {} processes paused {PAUSE:?}; answered while paused: {:?} (slowest answer \
          overall {slowest:?}); sent after SIGCONT: {:?}; all: {:?}",
-        pids.len(),
+        paused,
         tally(&while_paused.iter().copied().cloned().collect::<Vec<_>>()),
         tally(&after_resume.iter().copied().cloned().collect::<Vec<_>>()),
         tally(&sent)
@@ -621,7 +609,8 @@ fn killed_at_random_moments(test: &str, database_url: &str) {
 
 #[test]
 fn killed_at_random_moments_sqlite() {
-    let file = temp_dir("faults-kills").join("q.db");
+    let dir = temp_dir("faults-kills");
+    let file = dir.join("q.db");
     killed_at_random_moments("killed_at_random_moments_sqlite", file.to_str().unwrap());
 }
 
@@ -674,7 +663,8 @@ fn worker_killed_mid_handler(test: &str, database_url: &str) {
 
 #[test]
 fn worker_killed_mid_handler_sqlite() {
-    let file = temp_dir("faults-orphan").join("q.db");
+    let dir = temp_dir("faults-orphan");
+    let file = dir.join("q.db");
     worker_killed_mid_handler("worker_killed_mid_handler_sqlite", file.to_str().unwrap());
 }
 
@@ -687,7 +677,8 @@ fn worker_killed_mid_handler_postgres() {
 #[test]
 fn queue_service_is_post_only() {
     let rt = runtime();
-    let file = temp_dir("faults-post-only").join("q.db");
+    let dir = temp_dir("faults-post-only");
+    let file = dir.join("q.db");
     let file = file.to_str().unwrap();
     let queue = rt.block_on(Queue::connect(file)).unwrap();
     let url = rt.block_on(serve_queue(&queue));

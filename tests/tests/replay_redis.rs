@@ -21,25 +21,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bedrud_webhook::Secret;
 use bedrud_webhook::delivery::Delivery;
 use bedrud_webhook::sender::Sender;
-use bedrud_webhook::{Envelope, Event, RoomData, Secret, Timestamp};
 use tokio::sync::Semaphore;
 
 mod common;
 use common::servers::Redis;
-use common::{Guarded, Running, SECRET, answer, free_port, handler_lines, send};
+use common::{Guarded, Running, SECRET, answer, free_port, handler_lines, named as delivery, send};
 
 const RECEIVER: &str = "axum_receiver";
 const DELIVERIES: usize = 1_000;
 /// Deliveries in flight at once, each to both receivers.
 const IN_FLIGHT: usize = 32;
-
-/// A genuine `room.created` of a room named `name`, stamped now.
-fn delivery(name: &str) -> Delivery {
-    let room = RoomData::new(format!("r-{name}"), name, "u-replay");
-    Delivery::new(&Envelope::new(Event::RoomCreated(room), Timestamp::now()))
-}
 
 /// The receivers' warnings and errors, to explain a failure.
 fn warnings(logs: &[String]) -> String {

@@ -342,6 +342,13 @@ pub(crate) fn delivery(id: &str) -> Delivery {
     Delivery::new(&Envelope::new(event, Timestamp::now()))
 }
 
+/// A genuine `room.created` of a room named `name` (its id `r-<name>`),
+/// stamped now.
+pub(crate) fn named(name: &str) -> Delivery {
+    let room = RoomData::new(format!("r-{name}"), name, "u-replay");
+    Delivery::new(&Envelope::new(Event::RoomCreated(room), Timestamp::now()))
+}
+
 /// [`SECRET`] as a [`Secret`].
 pub(crate) fn secret() -> Secret {
     Secret::new(SECRET).unwrap()

@@ -13,12 +13,36 @@ use std::time::{Duration, Instant};
 use super::free_port;
 
 /// A fresh directory under the system's temporary directory, unique to this
-/// test process and `name`.
-pub(crate) fn temp_dir(name: &str) -> PathBuf {
+/// test process and `name`; removed when dropped.
+pub(crate) fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("bedrud-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
+}
+
+/// See [`temp_dir`].
+#[derive(Debug)]
+pub(crate) struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub(crate) fn is_root() -> bool {
@@ -62,7 +86,7 @@ pub(crate) fn children(parent: u32) -> Vec<u32> {
 /// A tmpfs of `size` (`mount -t tmpfs -o size=…`) on a directory of its own;
 /// unmounted, and the directory removed, when dropped.
 pub(crate) struct Tmpfs {
-    pub(crate) dir: PathBuf,
+    pub(crate) dir: TempDir,
 }
 
 impl Tmpfs {
@@ -79,13 +103,10 @@ impl Tmpfs {
             .output();
         match out {
             Ok(out) if out.status.success() => Ok(Tmpfs { dir }),
-            Ok(out) => {
-                let _ = std::fs::remove_dir(&dir);
-                Err(format!(
-                    "mount -t tmpfs refused: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))
-            }
+            Ok(out) => Err(format!(
+                "mount -t tmpfs refused: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
             Err(e) => Err(format!("cannot run mount: {e}")),
         }
     }
@@ -116,13 +137,13 @@ impl Drop for Tmpfs {
             // Still busy (a process not yet reaped): detach it now.
             let _ = Command::new("umount").arg("-l").arg(&self.dir).output();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // Then `dir` (a field) is removed.
     }
 }
 
 /// A Postgres cluster of its own, on a loopback port; stopped on drop.
 pub(crate) struct Postgres {
-    dir: PathBuf,
+    dir: TempDir,
     bin: PathBuf,
     data: PathBuf,
     pub(crate) url: String,
@@ -237,6 +258,21 @@ impl Postgres {
         out
     }
 
+    /// SIGSTOP to the postmaster, then to each process it started (it can
+    /// start no more once stopped); returns how many were stopped.
+    pub(crate) fn pause(&self) -> usize {
+        let postmaster = self.postmaster().expect("a running postmaster");
+        signal("STOP", &[postmaster]);
+        let children = children(postmaster);
+        signal("STOP", &children);
+        1 + children.len()
+    }
+
+    /// SIGCONT to the postmaster and each process it started.
+    pub(crate) fn resume(&self) {
+        signal("CONT", &self.processes());
+    }
+
     /// The server's log, to explain a failure.
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
@@ -258,8 +294,7 @@ impl Drop for Postgres {
             .command("pg_ctl")
             .args(["stop", "-w", "-m", "immediate", "-D", &data])
             .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        // Then `tmpfs` (a field) is unmounted.
+        // Then `dir` (a field) is removed, and `tmpfs` unmounted.
     }
 }
 
