@@ -21,44 +21,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bedrud_webhook::delivery::Delivery;
 use bedrud_webhook::queue::Queue;
 use bedrud_webhook::sender::Sender;
-use bedrud_webhook::{Envelope, Event, RoomData, Secret, Timestamp, Verifier};
+use bedrud_webhook::{Envelope, Event, Secret, Verifier};
 
-const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
+mod common;
+use common::servers::{Postgres, temp_dir};
+use common::{Running, cli, delivery, durable_receiver, free_port, listen, post, secret};
 
-fn secret() -> Secret {
-    Secret::new(SECRET).unwrap()
-}
-
-/// A genuine delivery of `room.created` for room `id`, stamped now.
-fn delivery(id: &str) -> Delivery {
-    let event = Event::RoomCreated(RoomData::new(id, "durable", "u1"));
-    Delivery::new(&Envelope::new(event, Timestamp::now()))
-}
-
-/// Serves `queue.service` on a loopback port, as axum users would.
+/// Serves `queue.service` on a loopback port.
 async fn serve(queue: &Queue) -> String {
-    let app = axum::Router::new()
-        .route_service("/webhooks/bedrud", queue.service(Verifier::new(secret())));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/webhooks/bedrud")
-}
-
-async fn post(url: &str, delivery: &Delivery) -> u16 {
-    let response = Sender::new().deliver(url, delivery, &secret()).await;
-    response.unwrap().status().as_u16()
+    common::serve_queue(queue).await
 }
 
 /// Waits up to `secs` for `done`.
@@ -68,130 +49,6 @@ async fn until(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bedrud-durable-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// A Postgres cluster of its own, on a loopback port; stopped on drop.
-struct Postgres {
-    dir: PathBuf,
-    bin: PathBuf,
-    url: String,
-}
-
-impl Postgres {
-    fn start(name: &str) -> Postgres {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|versions| versions.flatten().map(|v| v.path().join("bin")).max())
-            .filter(|bin| bin.join("initdb").exists())
-            .expect("Postgres is needed: apt-get install postgresql (.ci/run does)");
-        let dir = temp_dir(&format!("pg-{name}"));
-        let port = free_port();
-        let pg = Postgres {
-            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            dir,
-            bin,
-        };
-        // As root, the server must run as another user: `postgres`.
-        if is_root() {
-            assert!(
-                Command::new("chown")
-                    .args(["-R", "postgres"])
-                    .arg(&pg.dir)
-                    .status()
-                    .unwrap()
-                    .success()
-            );
-        }
-        let data = pg.dir.join("data");
-        pg.run(
-            "initdb",
-            &[
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-D",
-                data.to_str().unwrap(),
-            ],
-        );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1",
-            pg.dir.display()
-        );
-        pg.ctl(
-            "start",
-            &["-o", &options, "-l", pg.dir.join("log").to_str().unwrap()],
-        );
-        pg
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let tool = self.bin.join(tool);
-        let mut command = match is_root() {
-            true => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(tool);
-                c
-            }
-            false => Command::new(tool),
-        };
-        let out = command.args(args).stdin(Stdio::null()).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn ctl(&self, action: &str, extra: &[&str]) {
-        let data = self.dir.join("data");
-        let mut args = vec![action, "-w", "-D", data.to_str().unwrap(), "-m", "fast"];
-        args.extend_from_slice(extra);
-        self.run("pg_ctl", &args);
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.join("data");
-        let stop = [
-            self.bin.join("pg_ctl").to_str().unwrap(),
-            "stop",
-            "-w",
-            "-m",
-            "immediate",
-            "-D",
-            data.to_str().unwrap(),
-        ]
-        .map(str::to_owned);
-        let _ = match is_root() {
-            true => Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .args(&stop)
-                .output(),
-            false => Command::new(&stop[0]).args(&stop[1..]).output(),
-        };
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
 /// A handler that fails its first `failures` calls, and counts.
@@ -244,7 +101,8 @@ async fn sqlite_attempts(file: &Path) -> Vec<(String, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fails_twice_then_succeeds_handled_once_with_three_attempts() {
-    let file = temp_dir("flaky").join("q.db");
+    let dir = temp_dir("flaky");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let queue = queue
         .attempts(5)
@@ -277,7 +135,8 @@ async fn fails_twice_then_succeeds_handled_once_with_three_attempts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handled_deliveries_are_pruned_after_keep_done_and_dead_ones_kept() {
-    let file = temp_dir("prune").join("q.db");
+    let dir = temp_dir("prune");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let queue = queue.attempts(1).keep_done(Duration::ZERO);
     let url = serve(&queue).await;
@@ -312,145 +171,18 @@ async fn handled_deliveries_are_pruned_after_keep_done_and_dead_ones_kept() {
     assert_eq!(queue.dead().await.unwrap().len(), 1, "the dead one is kept");
 }
 
-/// `target/<profile>`, with the CLI and the `durable_receiver` example built
-/// and newer than their sources (`cargo test --workspace` builds both; built
-/// here only when missing or stale, since another feature set rebuilds sqlx).
-fn binaries() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let mut sources = vec![root.join("examples/durable_receiver.rs")];
-        for krate in [
-            "integrations",
-            "bedrud-webhook-cli",
-            "bedrud-webhook-verify",
-            "bedrud-webhook-types",
-        ] {
-            sources.push(root.join(krate).join("Cargo.toml"));
-            let files = std::fs::read_dir(root.join(krate).join("src")).unwrap();
-            sources.extend(files.flatten().map(|e| e.path()));
-        }
-        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let newest = sources.iter().filter_map(|p| modified(p)).max();
-        let stale = ["bedrud-webhook", "examples/durable_receiver"]
-            .iter()
-            .any(|bin| modified(&profile_dir.join(bin)).is_none_or(|built| Some(built) < newest));
-        if stale {
-            let mut command = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
-            command.current_dir(root).args([
-                "build",
-                "-p",
-                "bedrud-webhook-cli",
-                "--bin",
-                "bedrud-webhook",
-                "-p",
-                "bedrud-webhook-examples",
-                "--example",
-                "durable_receiver",
-            ]);
-            if profile_dir.ends_with("release") {
-                command.arg("--release");
-            }
-            assert!(command.status().unwrap().success(), "{command:?} failed");
-        }
-        profile_dir
-    })
-}
-
-/// A child process whose output lines are collected; killed on drop.
-struct Running {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Running {
-    fn start(mut command: Command) -> Running {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        Running { child, lines }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    async fn wait_for(&self, secs: u64, needle: &str) {
-        until(secs, needle, || {
-            self.lines().iter().any(|l| l.contains(needle))
-        })
-        .await;
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn durable_receiver(addr: SocketAddr, database_url: &str) -> Running {
-    let mut command = Command::new(binaries().join("examples/durable_receiver"));
-    command
-        .env("BEDRUD_WEBHOOK_SECRET", SECRET)
-        .env("ADDR", addr.to_string())
-        .env("DATABASE_URL", database_url)
-        .env("NO_COLOR", "1");
-    Running::start(command)
-}
-
-fn cli(args: &[&str]) -> (bool, String) {
-    let out = Command::new(binaries().join("bedrud-webhook"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_the_202_the_delivery_is_handled_after_restart() {
-    let file = temp_dir("sigkill").join("q.db");
+    let dir = temp_dir("sigkill");
+    let file = dir.join("q.db");
     let file = file.to_str().unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let mut listen = Command::new(binaries().join("bedrud-webhook"));
-    listen.args([
-        "listen",
-        "--secret",
-        SECRET,
-        "--queue",
-        file,
-        "--addr",
-        &addr.to_string(),
-    ]);
-    let mut listen = Running::start(listen);
-    listen.wait_for(20, "listening on").await;
-    let url = format!("http://{addr}/webhooks/bedrud");
-    assert_eq!(post(&url, &delivery("r-killed")).await, 202);
+    let mut listen = listen(&["--queue", file]);
+    assert_eq!(post(&listen.url(), &delivery("r-killed")).await, 202);
     // SIGKILL: no shutdown code runs. `listen` runs no handler, so none ran.
-    listen.child.kill().unwrap();
-    listen.child.wait().unwrap();
+    listen.kill();
 
     let restarted = durable_receiver(format!("127.0.0.1:{}", free_port()).parse().unwrap(), file);
-    restarted.wait_for(20, "r-killed").await;
+    restarted.wait_for(20, "r-killed");
     let handled = restarted
         .lines()
         .iter()
@@ -462,7 +194,8 @@ async fn killed_after_the_202_the_delivery_is_handled_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unavailable_storage_is_503_never_2xx() {
     // SQLite: another process's writer holds the lock past the 5 s busy timeout.
-    let file = temp_dir("locked").join("q.db");
+    let dir = temp_dir("locked");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let url = serve(&queue).await;
     assert_eq!(post(&url, &delivery("r-before-lock")).await, 202);
@@ -506,7 +239,7 @@ async fn two_replicas_on_postgres_handle_each_of_1000_deliveries_once() {
         .map(|addr| durable_receiver(*addr, &pg.url))
         .collect();
     for replica in &replicas {
-        replica.wait_for(30, "listening on").await;
+        replica.wait_for(30, "listening on");
     }
     let sender = Sender::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(16));
@@ -634,7 +367,8 @@ async fn dead_then_rerun_from_the_cli(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_dead_after_n_attempts_is_rerun_from_the_cli() {
-    let file = temp_dir("dead").join("q.db");
+    let dir = temp_dir("dead");
+    let file = dir.join("q.db");
     dead_then_rerun_from_the_cli(file.to_str().unwrap()).await;
 }
 
@@ -706,7 +440,8 @@ async fn a_job_stored_by_version_1_still_reads() {
 #[actix_web::test]
 async fn actix_web_route_verifies_stores_once_and_answers_202() {
     use actix_web::{App, HttpServer, web};
-    let file = temp_dir("actix").join("q.db");
+    let dir = temp_dir("actix");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

@@ -8,8 +8,8 @@
 //!   deliveries each sent to both at once: every answer is 2xx, exactly one
 //!   of each pair says duplicate, and the handler runs exactly once per
 //!   delivery across both processes.
-//! - Redis stopped mid-run, for each of `axum_receiver`, `actix_receiver` and
-//!   `tower_receiver`: fresh deliveries are answered 503 and not handled
+//! - Redis stopped mid-run, for each of `axum_receiver`, `actix_receiver`,
+//!   `tower_receiver` and `bedrud-webhook listen --redis`: fresh deliveries are answered 503 and not handled
 //!   (fail closed); Redis back, deliveries are handled again, those answered
 //!   503 included when sent again.
 //!
@@ -18,107 +18,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bedrud_webhook::Secret;
 use bedrud_webhook::delivery::Delivery;
 use bedrud_webhook::sender::Sender;
-use bedrud_webhook::{Envelope, Event, RoomData, Secret, Timestamp};
 use tokio::sync::Semaphore;
 
 mod common;
-use common::{Running, SECRET, answer, free_port, handler_lines, send};
+use common::servers::Redis;
+use common::{Guarded, Running, SECRET, answer, free_port, handler_lines, named as delivery, send};
 
 const RECEIVER: &str = "axum_receiver";
 const DELIVERIES: usize = 1_000;
 /// Deliveries in flight at once, each to both receivers.
 const IN_FLIGHT: usize = 32;
-
-/// A `redis-server` of our own, killed (and its directory removed) when
-/// dropped.
-struct Redis {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Redis {
-    /// Starts one on `port` and waits until it accepts connections.
-    fn start(port: u16) -> Redis {
-        let dir = std::env::temp_dir().join(format!(
-            "bedrud-webhook-redis-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = File::create(dir.join("redis.log")).unwrap();
-        let spawned = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(e) if e.kind() == ErrorKind::NotFound => panic!(
-                "redis-server is not installed: these tests start one of their own; \
-                 install it (apt-get install redis-server)"
-            ),
-            Err(e) => panic!("could not start redis-server: {e}"),
-        };
-        let mut redis = Redis { child, port, dir };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            let exited = redis.child.try_wait().unwrap();
-            if exited.is_some() || Instant::now() > deadline {
-                let log = std::fs::read_to_string(redis.dir.join("redis.log"));
-                panic!("redis-server did not listen on {addr} ({exited:?}):\n{log:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A genuine `room.created` of a room named `name`, stamped now.
-fn delivery(name: &str) -> Delivery {
-    let room = RoomData::new(format!("r-{name}"), name, "u-replay");
-    Delivery::new(&Envelope::new(Event::RoomCreated(room), Timestamp::now()))
-}
-
-/// How many times the handler ran for each room name, from its log lines
-/// (`data=RoomCreated(RoomData { room_id: "…", room_name: "…", … })`).
-fn handled(log: &str) -> HashMap<&str, usize> {
-    let mut out = HashMap::new();
-    for line in handler_lines(log) {
-        let name = line
-            .split("room_name: \"")
-            .nth(1)
-            .and_then(|s| s.split('"').next());
-        *out.entry(name.unwrap_or(line)).or_default() += 1;
-    }
-    out
-}
 
 /// The receivers' warnings and errors, to explain a failure.
 fn warnings(logs: &[String]) -> String {
@@ -184,7 +99,7 @@ fn two_receivers_sharing_redis_run_each_delivery_once() {
     // 200: no 5xx, and exactly 1,000 of the 2,000 answers say duplicate.
     let per_process = logs.each_ref().map(|log| handler_lines(log).len());
     let both = logs.concat();
-    let handled = handled(&both);
+    let handled = Guarded::Example(RECEIVER).handled(&both);
     let wrong: Vec<String> = names
         .iter()
         .zip(&answers)
@@ -212,11 +127,12 @@ fn two_receivers_sharing_redis_run_each_delivery_once() {
     eprintln!("{DELIVERIES} deliveries to 2 receivers in {took:?}; handled {per_process:?}");
 }
 
-fn fails_closed_while_redis_is_down(name: &str) {
+fn fails_closed_while_redis_is_down(receiver: Guarded) {
+    let name = receiver.name();
     let port = free_port();
     let redis = Redis::start(port);
-    let receiver = Running::listening(name, &[("REDIS_URL", &redis.url())], None);
-    let url = receiver.url();
+    let running = receiver.start(&redis.url());
+    let url = running.url();
     // Every delivery sent, by room name, with its answer.
     let mut sent: Vec<(String, String)> = Vec::new();
     let mut send_each = |deliveries: &[(String, Delivery)]| -> Vec<String> {
@@ -252,7 +168,7 @@ fn fails_closed_while_redis_is_down(name: &str) {
     };
     // Nothing lost: the deliveries answered 503 are handled when sent again.
     let resent = send_each(&down);
-    let log = receiver.stop();
+    let log = running.stop();
 
     assert!(
         before.iter().all(|a| a == "204"),
@@ -273,7 +189,7 @@ fn fails_closed_while_redis_is_down(name: &str) {
         "{name}: {resent:?}\n{log}"
     );
     // The handler ran once for each 204, never for a 503.
-    let handled = handled(&log);
+    let handled = receiver.handled(&log);
     for (room, _) in &sent {
         let handled_answers = sent.iter().filter(|(r, a)| r == room && a == "204");
         let runs = handled.get(room.as_str()).copied().unwrap_or(0);
@@ -292,15 +208,20 @@ fn fails_closed_while_redis_is_down(name: &str) {
 
 #[test]
 fn axum_receiver_fails_closed_while_redis_is_down() {
-    fails_closed_while_redis_is_down("axum_receiver");
+    fails_closed_while_redis_is_down(Guarded::Example("axum_receiver"));
 }
 
 #[test]
 fn actix_receiver_fails_closed_while_redis_is_down() {
-    fails_closed_while_redis_is_down("actix_receiver");
+    fails_closed_while_redis_is_down(Guarded::Example("actix_receiver"));
 }
 
 #[test]
 fn tower_receiver_fails_closed_while_redis_is_down() {
-    fails_closed_while_redis_is_down("tower_receiver");
+    fails_closed_while_redis_is_down(Guarded::Example("tower_receiver"));
+}
+
+#[test]
+fn listen_fails_closed_while_redis_is_down() {
+    fails_closed_while_redis_is_down(Guarded::Listen);
 }

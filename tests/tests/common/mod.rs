@@ -1,50 +1,81 @@
-//! What the tests that run the example receivers share: building them,
-//! running one as a user does (the built binary, configured by its
-//! environment), and sending it deliveries over real HTTP.
+//! What the tests that run real processes share: building the examples and
+//! the CLI, running one as a user does (the built binary, configured by its
+//! environment), sending it deliveries over real HTTP, and the servers they
+//! use ([`servers`]: Postgres, Redis, tmpfs mounts).
 
 #![allow(dead_code, reason = "each test binary uses its part")]
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use bedrud_webhook::Secret;
+use std::collections::HashMap;
+
 use bedrud_webhook::delivery::Delivery;
+use bedrud_webhook::queue::Queue;
 use bedrud_webhook::replay::DUPLICATE_HEADER;
 use bedrud_webhook::sender::{SendError, Sender};
+use bedrud_webhook::{Envelope, Event, RoomData, Secret, Timestamp, Verifier};
 use bytes::Bytes;
 use http::Response;
 
 pub(crate) const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
 pub(crate) const EXAMPLES: [&str; 3] = ["axum_receiver", "actix_receiver", "tower_receiver"];
 
+pub(crate) mod servers;
+
 fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
 /// `target/<profile>/examples`, with the receivers built and newer than
-/// their sources (built once, by the first test that needs them).
-fn examples_dir() -> &'static Path {
+/// their sources (see [`binaries`]).
+fn examples_dir() -> PathBuf {
+    binaries().join("examples")
+}
+
+/// Every example the tests run: the three receivers and `durable_receiver`.
+const BUILT_EXAMPLES: [&str; 4] = [
+    "axum_receiver",
+    "actix_receiver",
+    "tower_receiver",
+    "durable_receiver",
+];
+
+/// `target/<profile>`, with the CLI (`bedrud-webhook`) and the examples the
+/// tests run built and newer than their sources: built once, by the first
+/// test that needs them, and only when missing or stale (`cargo test
+/// --workspace` builds them all; another feature set would rebuild sqlx).
+pub(crate) fn binaries() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // A test runs as target/<profile>/deps/<test>-<hash>.
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let dir = profile_dir.join("examples");
         let newest_source = sources().iter().filter_map(|p| modified(p)).max();
-        let stale = EXAMPLES
+        let built = BUILT_EXAMPLES
             .iter()
-            .any(|name| modified(&dir.join(name)).is_none_or(|built| Some(built) < newest_source));
+            .map(|name| profile_dir.join("examples").join(name))
+            .chain([profile_dir.join("bedrud-webhook")]);
+        let stale = built
+            .into_iter()
+            .any(|bin| modified(&bin).is_none_or(|built| Some(built) < newest_source));
         if stale {
             let mut command = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
-            command
-                .current_dir(workspace_root())
-                .args(["build", "-p", "bedrud-webhook-examples"]);
-            for name in EXAMPLES {
+            command.current_dir(workspace_root()).args([
+                "build",
+                "-p",
+                "bedrud-webhook-cli",
+                "--bin",
+                "bedrud-webhook",
+                "-p",
+                "bedrud-webhook-examples",
+            ]);
+            for name in BUILT_EXAMPLES {
                 command.args(["--example", name]);
             }
             match profile_dir.file_name().and_then(|n| n.to_str()) {
@@ -54,14 +85,14 @@ fn examples_dir() -> &'static Path {
             }
             assert!(command.status().unwrap().success(), "{command:?} failed");
         }
-        dir
+        profile_dir
     })
 }
 
-/// The files the receivers are built from.
+/// The files the binaries are built from.
 fn sources() -> Vec<PathBuf> {
     let root = workspace_root();
-    let mut out: Vec<PathBuf> = EXAMPLES
+    let mut out: Vec<PathBuf> = BUILT_EXAMPLES
         .iter()
         .map(|name| root.join(format!("examples/{name}.rs")))
         .collect();
@@ -69,6 +100,7 @@ fn sources() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for krate in [
         "integrations",
+        "bedrud-webhook-cli",
         "bedrud-webhook-verify",
         "bedrud-webhook-types",
     ] {
@@ -101,10 +133,13 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-/// A running example, killed when dropped.
+/// A running child process (an example, the CLI, a test binary) whose
+/// output lines (standard output and error, escape sequences removed) are
+/// collected as they come; killed when dropped.
 pub(crate) struct Running {
     pub(crate) child: Child,
-    output: Vec<JoinHandle<Vec<u8>>>,
+    lines: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
     pub(crate) addr: SocketAddr,
 }
 
@@ -129,27 +164,43 @@ impl Running {
         command
             .env_remove("BEDRUD_WEBHOOK_SECRET")
             .env_remove("REDIS_URL")
+            .env_remove("DATABASE_URL")
             .env_remove("RUST_LOG")
             .envs(env.iter().copied())
-            .env("ADDR", addr.to_string())
+            .env("ADDR", addr.to_string());
+        Running::start(command, addr)
+    }
+
+    /// Starts `command` as it is, its output collected; `addr` is where it
+    /// is told to listen, if anywhere.
+    pub(crate) fn start(mut command: Command, addr: SocketAddr) -> Running {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        let drain = |mut pipe: Box<dyn Read + Send>| {
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let collect = |pipe: Box<dyn Read + Send>| {
+            let lines = Arc::clone(&lines);
             std::thread::spawn(move || {
-                let mut out = Vec::new();
-                let _ = pipe.read_to_end(&mut out);
-                out
+                let mut pipe = BufReader::new(pipe);
+                let mut line = Vec::new();
+                while pipe.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                    let text = strip_ansi(String::from_utf8_lossy(&line).trim_end_matches('\n'));
+                    lines.lock().unwrap().push(text);
+                    line.clear();
+                }
             })
         };
-        let output = vec![
-            drain(Box::new(child.stdout.take().unwrap())),
-            drain(Box::new(child.stderr.take().unwrap())),
+        let readers = vec![
+            collect(Box::new(child.stdout.take().unwrap())),
+            collect(Box::new(child.stderr.take().unwrap())),
         ];
         Running {
             child,
-            output,
+            lines,
+            readers,
             addr,
         }
     }
@@ -159,31 +210,66 @@ impl Running {
     pub(crate) fn listening(name: &str, env: &[(&str, &str)], fd_limit: Option<u32>) -> Running {
         let env = [&[("BEDRUD_WEBHOOK_SECRET", SECRET)], env].concat();
         let mut running = Running::spawn(name, &env, fd_limit);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&running.addr, Duration::from_millis(200)).is_err() {
-            let exited = running.child.try_wait().unwrap().is_some();
+        running.wait_listening(name, 20);
+        running
+    }
+
+    /// Waits up to `secs` until [`addr`](Self::addr) accepts connections.
+    pub(crate) fn wait_listening(&mut self, name: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_err() {
+            let exited = self.child.try_wait().unwrap().is_some();
             if exited || Instant::now() > deadline {
-                let addr = running.addr;
-                panic!("{name} did not listen on {addr}:\n{}", running.stop());
+                let addr = self.addr;
+                panic!("{name} did not listen on {addr}:\n{}", self.log());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        running
     }
 
     pub(crate) fn url(&self) -> String {
         format!("http://{}/webhooks/bedrud", self.addr)
     }
 
-    /// Kills the child and returns its output, escape sequences removed.
-    pub(crate) fn stop(mut self) -> String {
+    /// The lines so far.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// The output so far, one string.
+    pub(crate) fn log(&self) -> String {
+        let mut log = self.lines().join("\n");
+        log.push('\n');
+        log
+    }
+
+    /// Waits up to `secs` for a line containing `needle`.
+    pub(crate) fn wait_for(&self, secs: u64, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.lines().iter().any(|l| l.contains(needle)) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILLs the child (no shutdown code runs) and waits for it and its
+    /// output to end.
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let mut log = Vec::new();
-        for reader in self.output.drain(..) {
-            log.extend(reader.join().unwrap_or_default());
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
         }
-        strip_ansi(&String::from_utf8_lossy(&log))
+    }
+
+    /// Kills the child and returns its output.
+    pub(crate) fn stop(mut self) -> String {
+        self.kill();
+        self.log()
     }
 }
 
@@ -248,4 +334,145 @@ pub(crate) fn handler_lines(log: &str) -> Vec<&str> {
     log.lines()
         .filter(|l| l.contains("verified delivery"))
         .collect()
+}
+
+/// A genuine delivery of `room.created` for room `id`, stamped now.
+pub(crate) fn delivery(id: &str) -> Delivery {
+    let event = Event::RoomCreated(RoomData::new(id, "durable", "u1"));
+    Delivery::new(&Envelope::new(event, Timestamp::now()))
+}
+
+/// A genuine `room.created` of a room named `name` (its id `r-<name>`),
+/// stamped now.
+pub(crate) fn named(name: &str) -> Delivery {
+    let room = RoomData::new(format!("r-{name}"), name, "u-replay");
+    Delivery::new(&Envelope::new(Event::RoomCreated(room), Timestamp::now()))
+}
+
+/// [`SECRET`] as a [`Secret`].
+pub(crate) fn secret() -> Secret {
+    Secret::new(SECRET).unwrap()
+}
+
+/// Serves `queue.service` on a loopback port, as axum users would; returns
+/// its URL.
+pub(crate) async fn serve_queue(queue: &Queue) -> String {
+    let app = axum::Router::new()
+        .route_service("/webhooks/bedrud", queue.service(Verifier::new(secret())));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/webhooks/bedrud")
+}
+
+/// Delivers with [`SECRET`]; the status.
+pub(crate) async fn post(url: &str, delivery: &Delivery) -> u16 {
+    let response = Sender::new().deliver(url, delivery, &secret()).await;
+    response.unwrap().status().as_u16()
+}
+
+/// The `durable_receiver` example on `addr` with `DATABASE_URL`; not waited for.
+pub(crate) fn durable_receiver(addr: SocketAddr, database_url: &str) -> Running {
+    let mut command = Command::new(examples_dir().join("durable_receiver"));
+    command
+        .env_remove("RUST_LOG")
+        .env("BEDRUD_WEBHOOK_SECRET", SECRET)
+        .env("ADDR", addr.to_string())
+        .env("DATABASE_URL", database_url)
+        .env("NO_COLOR", "1");
+    Running::start(command, addr)
+}
+
+/// `bedrud-webhook listen --secret SECRET --addr <free port>` and `args`,
+/// waited for until it accepts connections.
+pub(crate) fn listen(args: &[&str]) -> Running {
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut command = Command::new(binaries().join("bedrud-webhook"));
+    command
+        .args(["listen", "--secret", SECRET, "--addr", &addr.to_string()])
+        .args(args)
+        .env("NO_COLOR", "1");
+    let mut running = Running::start(command, addr);
+    running.wait_listening("bedrud-webhook listen", 20);
+    running
+}
+
+/// Runs the CLI with `args`; whether it succeeded, and its output.
+pub(crate) fn cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(binaries().join("bedrud-webhook"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The room ids of the `handled delivery` lines of `durable_receiver`
+/// (`data=RoomCreated(RoomData { room_id: "…", … })`), in order.
+pub(crate) fn handled_rooms<'a>(lines: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .filter(|l| l.contains("handled delivery"))
+        .filter_map(|l| {
+            let rest = l.split("room_id: \"").nth(1)?;
+            Some(rest.split('"').next()?.to_owned())
+        })
+        .collect()
+}
+
+/// A receiver with a replay guard in Redis: one of the [`EXAMPLES`] with
+/// `REDIS_URL`, or `bedrud-webhook listen --redis`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Guarded {
+    Example(&'static str),
+    Listen,
+}
+
+impl Guarded {
+    pub(crate) const ALL: [Guarded; 4] = [
+        Guarded::Example("axum_receiver"),
+        Guarded::Example("actix_receiver"),
+        Guarded::Example("tower_receiver"),
+        Guarded::Listen,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Guarded::Example(name) => name,
+            Guarded::Listen => "listen --redis",
+        }
+    }
+
+    /// Starts it on `redis_url`, waited for until it accepts connections.
+    pub(crate) fn start(self, redis_url: &str) -> Running {
+        match self {
+            Guarded::Example(name) => Running::listening(name, &[("REDIS_URL", redis_url)], None),
+            Guarded::Listen => listen(&["--redis", redis_url]),
+        }
+    }
+
+    /// How many times each room *name* was handled, from the log: the
+    /// handler's `verified delivery` lines (`room_name: "…"`), or the lines
+    /// of `listen` that show a 204 (`  204  room.created  … roomName=…`);
+    /// never its `duplicate` lines.
+    pub(crate) fn handled(self, log: &str) -> HashMap<String, usize> {
+        let mut out: HashMap<String, usize> = HashMap::new();
+        for line in log.lines() {
+            let name = match self {
+                Guarded::Example(_) if line.contains("verified delivery") => line
+                    .split("room_name: \"")
+                    .nth(1)
+                    .and_then(|s| s.split('"').next()),
+                Guarded::Listen if line.contains("  204  room.created") => line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("roomName=")),
+                _ => None,
+            };
+            if let Some(name) = name {
+                *out.entry(name.trim_matches('"').to_owned()).or_default() += 1;
+            }
+        }
+        out
+    }
 }
