@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bedrud_webhook::Event;
 use bedrud_webhook::delivery::Delivery;
-use bedrud_webhook::queue::{Job, Queue};
+use bedrud_webhook::queue::Queue;
 use bedrud_webhook::sender::Sender;
 use bytes::Bytes;
 use tokio::runtime::Runtime;
@@ -148,8 +148,10 @@ async fn stored_rooms(url: &str) -> Vec<String> {
     };
     jobs.iter()
         .map(|job| {
-            let job: Job = serde_json::from_slice(job).unwrap();
-            match job.envelope().unwrap().event {
+            // The stored form: `{"v":1,"tag":…,"received_at":…,"body":"<the JSON body>"}`.
+            let job: serde_json::Value = serde_json::from_slice(job).unwrap();
+            let body = job["body"].as_str().unwrap();
+            match bedrud_webhook::Envelope::from_slice(body.as_bytes()).unwrap().event {
                 Event::RoomCreated(room) => room.room_id,
                 other => panic!("{other:?}"),
             }
