@@ -384,7 +384,8 @@ async fn postgres_dead_after_n_attempts_is_rerun_from_the_cli() {
 async fn a_job_stored_by_version_1_still_reads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/queue-job-v1.json");
     let stored = std::fs::read(path).unwrap();
-    let file = temp_dir("v1").join("q.db");
+    let dir = temp_dir("v1");
+    let file = dir.join("q.db");
     let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
         .await
