@@ -204,7 +204,7 @@ mod tests {
     use tokio::task::JoinHandle;
 
     use super::*;
-    use crate::delivery::tests::{GOLDEN, secret};
+    use crate::delivery::tests::{golden, secret};
 
     /// A loopback server that reads one request and writes `reply`; yields the request's bytes.
     async fn serve_once(reply: Vec<u8>) -> (String, JoinHandle<Vec<u8>>) {
@@ -248,8 +248,8 @@ mod tests {
     async fn the_server_sees_exactly_what_go_writes() {
         let (addr, server) =
             serve_once(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok".to_vec()).await;
-        let (body, signature) = GOLDEN[2];
-        let delivery = Delivery::from_body(body);
+        let (body, signature) = golden("room_created_escaping");
+        let delivery = Delivery::from_body(body.clone());
         let response = Sender::new()
             .deliver(&format!("http://{addr}/hook"), &delivery, &secret())
             .await

@@ -1,6 +1,15 @@
 //! Shared harness for the cross-crate tests: each integration served on a
 //! loopback port, a raw HTTP/1.1 client that writes any bytes at all, and
 //! the shared test vectors ([`vectors`]).
+//!
+//! Every [`TestServer`] serves, with one verifier:
+//!
+//! | path | what | answers a genuine delivery |
+//! |---|---|---|
+//! | [`WEBHOOK_PATH`] | [`Webhook`] (axum, actix-web), `VerifyWebhook` (tower); any method reaches it | 204, the event recorded in [`Seen`] |
+//! | [`RAW_PATH`] | [`VerifiedBody`] (axum, actix-web), `VerifyWebhook` (tower) | 200 with the exact verified bytes |
+//! | [`GUARDED_PATH`] | `ReplayGuardLayer` around a [`Webhook`] handler | 200 `ran <n>` (its n-th call); 500 with [`FAIL_HEADER`]`: 1` |
+//! | [`QUEUE_PATH`] | the durable queue: `Queue::service` (axum, hyper), `queue::actix_enqueue` (actix-web), on a SQLite file in a temporary directory | 202 |
 
 // Test support: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,10 +19,13 @@ pub mod vectors;
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bedrud_webhook::{Envelope, Secret, Timestamp, VerifiedBody, Verifier, Webhook};
+use bedrud_webhook::queue::Queue;
+use bedrud_webhook::{Envelope, Event, Secret, Timestamp, VerifiedBody, Verifier, Webhook};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,8 +37,19 @@ pub const SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
 /// The path every test server serves with [`Webhook`].
 pub const WEBHOOK_PATH: &str = "/webhooks/bedrud";
 
-/// The path served with [`VerifiedBody`] (axum and actix-web).
+/// The path served with [`VerifiedBody`] (axum and actix-web; `VerifyWebhook`
+/// on tower): the handler echoes the verified bytes.
 pub const RAW_PATH: &str = "/webhooks/bedrud/raw";
+
+/// The path behind the replay guard; see [`TestServer`].
+pub const GUARDED_PATH: &str = "/webhooks/bedrud/guarded";
+
+/// The durable queue's route: verify, store, 202.
+pub const QUEUE_PATH: &str = "/webhooks/bedrud/queue";
+
+/// The unsigned header that makes the handler at [`GUARDED_PATH`] fail (500)
+/// when its value is `1`.
+pub const FAIL_HEADER: &str = "X-Fail";
 
 /// A well-formed signature that matches nothing.
 pub const FORGED: &str = "sha256=0000000000000000000000000000000000000000000000000000000000000000";
@@ -61,6 +84,18 @@ pub fn genuine(verifier: &Verifier, name: &str) -> (Vec<u8>, String) {
     (body, signature)
 }
 
+/// What [`Seen::details`] records of a typed delivery: the event name, and
+/// the room name for `room.created` and `room.ended`.
+#[must_use]
+pub fn describe(envelope: &Envelope) -> String {
+    match &envelope.event {
+        Event::RoomCreated(room) | Event::RoomEnded(room) => {
+            format!("{} {}", envelope.event.name(), room.room_name)
+        }
+        event => event.name().to_owned(),
+    }
+}
+
 /// The three integrations, each served the way an integrator would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Integration {
@@ -87,14 +122,19 @@ impl fmt::Display for Integration {
     }
 }
 
-/// The event names the handlers were handed, in order; `raw:` in front for
-/// the [`VerifiedBody`] route.
+/// What the handlers were handed: the event names in order (`raw:` in front
+/// for the [`VerifiedBody`] route), each typed delivery [`describe`]d, and how
+/// many times the handler at [`GUARDED_PATH`] ran.
 #[derive(Debug, Clone, Default)]
-pub struct Seen(Arc<Mutex<Vec<String>>>);
+pub struct Seen {
+    events: Arc<Mutex<Vec<String>>>,
+    details: Arc<Mutex<Vec<String>>>,
+    guarded: Arc<AtomicUsize>,
+}
 
 impl Seen {
     fn push(&self, name: String) {
-        self.0
+        self.events
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(name);
@@ -102,6 +142,10 @@ impl Seen {
 
     fn record(&self, envelope: &Envelope) {
         self.push(envelope.event.name().to_owned());
+        self.details
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(describe(envelope));
     }
 
     fn record_raw(&self, body: &[u8]) {
@@ -109,7 +153,14 @@ impl Seen {
         self.push(format!("raw:{}", value["event"].as_str().unwrap_or("?")));
     }
 
-    /// How many times a handler ran.
+    /// The guarded handler's answer for its next call: `ran <n>`, with 500
+    /// when the request asked it to fail.
+    fn guarded_call(&self, fail: bool) -> (u16, String) {
+        let n = self.guarded.fetch_add(1, Ordering::SeqCst) + 1;
+        (if fail { 500 } else { 200 }, format!("ran {n}"))
+    }
+
+    /// How many times a handler ran (the guarded one not counted).
     #[must_use]
     pub fn count(&self) -> usize {
         self.events().len()
@@ -118,14 +169,34 @@ impl Seen {
     /// Every event handed to a handler, in order.
     #[must_use]
     pub fn events(&self) -> Vec<String> {
-        self.0
+        self.events
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// Every typed delivery handed to the [`WEBHOOK_PATH`] handler, [`describe`]d.
+    #[must_use]
+    pub fn details(&self) -> Vec<String> {
+        self.details
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many times the handler at [`GUARDED_PATH`] ran.
+    #[must_use]
+    pub fn guarded_calls(&self) -> usize {
+        self.guarded.load(Ordering::SeqCst)
+    }
 }
 
-/// A running test server; its handlers record the event and answer 204.
+/// Whether a request asks the guarded handler to fail.
+fn fails(headers: &http::HeaderMap) -> bool {
+    headers.get(FAIL_HEADER).is_some_and(|v| v == "1")
+}
+
+/// A running test server: the routes in the [crate documentation](crate).
 #[derive(Debug)]
 pub struct TestServer {
     /// Which integration serves.
@@ -136,6 +207,9 @@ pub struct TestServer {
     pub url: String,
     /// What its handlers saw.
     pub seen: Seen,
+    /// The queue behind [`QUEUE_PATH`].
+    pub queue: Queue,
+    queue_dir: PathBuf,
     stop: Stop,
 }
 
@@ -150,27 +224,43 @@ impl fmt::Debug for Stop {
     }
 }
 
+/// A new, empty directory for one server's queue.
+fn queue_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("bedrud-test-server-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 impl TestServer {
     /// Serves `integration` with `verifier` on a free loopback port. axum
     /// and tower need a multi-threaded Tokio runtime; actix-web runs on a
     /// thread of its own.
     pub async fn start(integration: Integration, verifier: Verifier) -> TestServer {
         let seen = Seen::default();
+        let queue_dir = queue_dir();
+        let file = queue_dir.join("deliveries.db");
+        let queue = Queue::connect(file.to_str().unwrap()).await.unwrap();
         let (addr, stop) = match integration {
-            Integration::Axum => serve_axum(verifier, seen.clone()).await,
-            Integration::Actix => serve_actix(verifier, seen.clone()),
-            Integration::Tower => serve_tower(verifier, seen.clone()).await,
+            Integration::Axum => serve_axum(verifier, seen.clone(), queue.clone()).await,
+            Integration::Actix => serve_actix(verifier, seen.clone(), queue.clone()),
+            Integration::Tower => serve_tower(verifier, seen.clone(), queue.clone()).await,
         };
         TestServer {
             integration,
             addr,
             url: format!("http://{addr}{WEBHOOK_PATH}"),
             seen,
+            queue,
+            queue_dir,
             stop,
         }
     }
 
-    /// Stops accepting connections (open ones are left to end by themselves).
+    /// Stops accepting connections (open ones are left to end by themselves)
+    /// and removes the queue's directory.
     pub async fn stop(self) {
         match self.stop {
             Stop::Tokio(stop) => {
@@ -184,6 +274,7 @@ impl TestServer {
                     .unwrap();
             }
         }
+        let _ = std::fs::remove_dir_all(&self.queue_dir);
     }
 }
 
@@ -209,13 +300,15 @@ where
     stop
 }
 
-async fn serve_axum(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
+async fn serve_axum(verifier: Verifier, seen: Seen, queue: Queue) -> (SocketAddr, Stop) {
     use axum::extract::{FromRef, State};
-    use axum::http::StatusCode;
-    use axum::routing::post;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::{any, post};
+    use bedrud_webhook::replay::ReplayGuardLayer;
     use hyper_util::rt::TokioIo;
     use hyper_util::service::TowerToHyperService;
 
+    /// A state that holds more than the verifier, as real apps' do.
     #[derive(Clone)]
     struct AppState {
         verifier: Verifier,
@@ -231,17 +324,26 @@ async fn serve_axum(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
         state.seen.record(&envelope);
         StatusCode::NO_CONTENT
     }
-    async fn raw(
-        State(state): State<AppState>,
-        VerifiedBody { body, .. }: VerifiedBody,
-    ) -> StatusCode {
+    async fn raw(State(state): State<AppState>, VerifiedBody { body, .. }: VerifiedBody) -> Bytes {
         state.seen.record_raw(&body);
-        StatusCode::NO_CONTENT
+        body
+    }
+    async fn guarded(
+        State(state): State<AppState>,
+        headers: HeaderMap,
+        Webhook(_): Webhook,
+    ) -> (StatusCode, String) {
+        let (status, body) = state.seen.guarded_call(fails(&headers));
+        (StatusCode::from_u16(status).unwrap(), body)
     }
 
+    let guard = ReplayGuardLayer::new(&verifier);
     let app = axum::Router::new()
-        .route(WEBHOOK_PATH, post(typed))
+        // `any`: the extractor itself answers a method other than POST.
+        .route(WEBHOOK_PATH, any(typed))
         .route(RAW_PATH, post(raw))
+        .route(GUARDED_PATH, post(guarded).route_layer(guard))
+        .route_service(QUEUE_PATH, queue.service(verifier.clone()))
         .with_state(AppState { verifier, seen });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -256,8 +358,9 @@ async fn serve_axum(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
     (addr, Stop::Tokio(stop))
 }
 
-fn serve_actix(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
-    use actix_web::{App, HttpResponse, HttpServer, web};
+fn serve_actix(verifier: Verifier, seen: Seen, queue: Queue) -> (SocketAddr, Stop) {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    use bedrud_webhook::replay::ReplayGuardLayer;
 
     async fn typed(seen: web::Data<Seen>, Webhook(envelope): Webhook) -> HttpResponse {
         seen.record(&envelope);
@@ -265,22 +368,43 @@ fn serve_actix(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
     }
     async fn raw(seen: web::Data<Seen>, VerifiedBody { body, .. }: VerifiedBody) -> HttpResponse {
         seen.record_raw(&body);
-        HttpResponse::NoContent().finish()
+        HttpResponse::Ok().body(body)
+    }
+    async fn guarded(req: HttpRequest, seen: web::Data<Seen>, Webhook(_): Webhook) -> HttpResponse {
+        let fail = req
+            .headers()
+            .get(FAIL_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"1");
+        let (status, body) = seen.guarded_call(fail);
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body(body)
     }
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    // Made once, outside the factory: every worker shares its store.
+    let guard = ReplayGuardLayer::new(&verifier);
     // actix-web's server is not `Send`: it runs on a thread and runtime of
     // its own, and only its handle comes back.
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let server = HttpServer::new(move || {
+                let guarded = web::resource(GUARDED_PATH)
+                    .wrap(guard.clone())
+                    .route(web::post().to(guarded));
+                // The verifier as itself, the queue in `web::Data`: both are found.
                 App::new()
                     .app_data(verifier.clone())
                     .app_data(web::Data::new(seen.clone()))
-                    .route(WEBHOOK_PATH, web::post().to(typed))
+                    .app_data(web::Data::new(queue.clone()))
+                    // `web::route()`: the extractor itself answers a method other than POST.
+                    .route(WEBHOOK_PATH, web::route().to(typed))
                     .route(RAW_PATH, web::post().to(raw))
+                    .service(guarded)
+                    .route(
+                        QUEUE_PATH,
+                        web::route().to(bedrud_webhook::queue::actix_enqueue),
+                    )
             })
             .workers(1)
             .disable_signals()
@@ -295,33 +419,69 @@ fn serve_actix(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
     (addr, Stop::Actix(handle, thread))
 }
 
-async fn serve_tower(verifier: Verifier, seen: Seen) -> (SocketAddr, Stop) {
+async fn serve_tower(verifier: Verifier, seen: Seen, queue: Queue) -> (SocketAddr, Stop) {
+    use axum::body::Body;
+    use bedrud_webhook::replay::ReplayGuardLayer;
     use bedrud_webhook::tower::VerifyWebhookLayer;
     use http::{Request, Response, StatusCode};
     use http_body_util::Full;
     use hyper_util::rt::TokioIo;
     use hyper_util::service::TowerToHyperService;
-    use tower::{Layer, service_fn};
+    use tower::{Layer, ServiceBuilder, ServiceExt, service_fn};
 
+    // Any path but the two below: the envelope recorded and 204, or at
+    // RAW_PATH the verified bytes echoed.
+    let recorded = seen.clone();
     let handler = service_fn(move |request: Request<Full<Bytes>>| {
-        let seen = seen.clone();
+        let seen = recorded.clone();
         async move {
-            let mut response = Response::new(Full::<Bytes>::default());
-            *response.status_mut() = match request.extensions().get::<Envelope>() {
-                Some(envelope) => {
-                    seen.record(envelope);
-                    StatusCode::NO_CONTENT
+            let raw = request.uri().path() == RAW_PATH;
+            let envelope = request.extensions().get::<Envelope>().cloned();
+            let body = request.into_body();
+            let response = match (envelope, raw) {
+                (Some(_), true) => Response::new(body),
+                (Some(envelope), false) => {
+                    seen.record(&envelope);
+                    let mut response = Response::new(Full::default());
+                    *response.status_mut() = StatusCode::NO_CONTENT;
+                    response
                 }
-                None => StatusCode::INTERNAL_SERVER_ERROR,
+                (None, _) => {
+                    let mut response = Response::new(Full::default());
+                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    response
+                }
             };
             Ok::<_, Infallible>(response)
         }
     });
-    let service = VerifyWebhookLayer::new(verifier).layer(handler);
+    let verified = VerifyWebhookLayer::new(verifier.clone()).layer(handler);
+    let counted = seen.clone();
+    let guarded = ServiceBuilder::new()
+        .layer(ReplayGuardLayer::new(&verifier))
+        .layer(VerifyWebhookLayer::new(verifier.clone()))
+        .service(service_fn(move |request: Request<Full<Bytes>>| {
+            let (status, body) = counted.guarded_call(fails(request.headers()));
+            let mut response = Response::new(body);
+            *response.status_mut() = StatusCode::from_u16(status).unwrap();
+            std::future::ready(Ok::<_, Infallible>(response))
+        }));
+    let enqueue = queue.service(verifier);
+    let app = service_fn(move |request: Request<hyper::body::Incoming>| {
+        let (verified, guarded, enqueue) = (verified.clone(), guarded.clone(), enqueue.clone());
+        async move {
+            let response = match request.uri().path() {
+                GUARDED_PATH => guarded.oneshot(request).await?.map(Body::new),
+                QUEUE_PATH => enqueue.oneshot(request).await?.map(Body::new),
+                _ => verified.oneshot(request).await?.map(Body::new),
+            };
+            Ok::<_, Infallible>(response)
+        }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = accept_loop(listener, move |stream| {
-        let service = TowerToHyperService::new(service.clone());
+        let service = TowerToHyperService::new(app.clone());
         async move {
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -361,6 +521,13 @@ pub fn post_to(addr: SocketAddr, path: &str, headers: &[(&[u8], &[u8])], body: &
     let mut out = head(addr, path, &all);
     out.extend_from_slice(body);
     out
+}
+
+/// `request` (from [`head`], [`post`] or [`post_to`]) with `method` instead of `POST`.
+#[must_use]
+pub fn with_method(method: &str, request: &[u8]) -> Vec<u8> {
+    let rest = request.strip_prefix(b"POST ".as_slice()).unwrap();
+    [format!("{method} ").as_bytes(), rest].concat()
 }
 
 /// `body` in chunked framing, one chunk per piece.
