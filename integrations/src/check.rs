@@ -18,6 +18,7 @@ use crate::{Envelope, EventKind, Verified, Verifier, VerifyError, WebhookRejecti
 /// A request's header map: `http`'s, or actix-web's (`http` 0.2).
 #[derive(Clone, Copy)]
 pub(crate) enum Headers<'a> {
+    #[cfg_attr(not(any(feature = "axum", feature = "tower")), allow(dead_code))]
     Http(&'a http::HeaderMap),
     #[cfg(feature = "actix-web")]
     Actix(&'a actix_web::http::header::HeaderMap),
@@ -87,6 +88,7 @@ pub(crate) fn envelope(verified: &Verified<'_>) -> Result<Envelope, VerifyError>
 }
 
 /// ... and for the [`VerifiedBody`](crate::VerifiedBody) way: nothing, `data` unparsed.
+#[cfg(any(feature = "axum", feature = "actix-web"))]
 pub(crate) fn unparsed(_: &Verified<'_>) -> Result<(), VerifyError> {
     Ok(())
 }
@@ -96,6 +98,15 @@ pub(crate) fn unparsed(_: &Verified<'_>) -> Result<(), VerifyError> {
 pub(crate) struct Checked<T> {
     pub(crate) value: T,
     pub(crate) body: Bytes,
+    #[cfg_attr(
+        not(any(
+            feature = "axum",
+            feature = "actix-web",
+            feature = "queue-sqlite",
+            feature = "queue-postgres"
+        )),
+        allow(dead_code)
+    )]
     pub(crate) tag: [u8; 32],
 }
 

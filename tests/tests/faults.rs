@@ -151,7 +151,10 @@ async fn stored_rooms(url: &str) -> Vec<String> {
             // The stored form: `{"v":1,"tag":…,"received_at":…,"body":"<the JSON body>"}`.
             let job: serde_json::Value = serde_json::from_slice(job).unwrap();
             let body = job["body"].as_str().unwrap();
-            match bedrud_webhook::Envelope::from_slice(body.as_bytes()).unwrap().event {
+            match bedrud_webhook::Envelope::from_slice(body.as_bytes())
+                .unwrap()
+                .event
+            {
                 Event::RoomCreated(room) => room.room_id,
                 other => panic!("{other:?}"),
             }

@@ -58,7 +58,7 @@ use apalis::layers::WorkerBuilderExt;
 use apalis::layers::retry::HasherRng;
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::prelude::{
-    Attempt, BoxDynError, RetryPolicy, TaskBuilder, TaskId, TaskSink, WorkerBuilder,
+    Attempt, BoxDynError, RetryPolicy, Task, TaskBuilder, TaskId, WorkerBuilder,
 };
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -154,6 +154,25 @@ enum Engine {
     Postgres(postgres::Pool),
 }
 
+/// The one place that matches on the engine: `$body` runs with `$m` naming
+/// the engine's module (`sqlite` or `postgres`) and `$pool` its pool.
+macro_rules! on_engine {
+    ($engine:expr, |$m:ident, $pool:ident| $body:expr) => {
+        match $engine {
+            #[cfg(feature = "queue-sqlite")]
+            Engine::Sqlite($pool) => {
+                use sqlite as $m;
+                $body
+            }
+            #[cfg(feature = "queue-postgres")]
+            Engine::Postgres($pool) => {
+                use postgres as $m;
+                $body
+            }
+        }
+    };
+}
+
 /// Deliveries in durable storage; see the [module documentation](self).
 /// Cloning is cheap: the clones share one connection pool.
 #[derive(Clone)]
@@ -167,12 +186,7 @@ pub struct Queue {
 impl fmt::Debug for Queue {
     // The URL (and any password in it) is not kept; only the engine is shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let engine = match self.engine {
-            #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(_) => "sqlite",
-            #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(_) => "postgres",
-        };
+        let engine = on_engine!(&self.engine, |m, _pool| m::NAME);
         f.debug_struct("Queue")
             .field("engine", &engine)
             .field("attempts", &self.attempts)
@@ -192,20 +206,16 @@ impl Queue {
     /// [`QueueError::UnsupportedUrl`] for an engine this build lacks,
     /// [`QueueError::Storage`] when it cannot be opened or migrated.
     pub async fn connect(url: &str) -> Result<Queue, QueueError> {
-        let engine = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let engine = match postgres {
             #[cfg(feature = "queue-postgres")]
-            let engine = Engine::Postgres(postgres::connect(url).await?);
-            #[cfg(not(feature = "queue-postgres"))]
-            let engine = return Err(QueueError::UnsupportedUrl);
-            engine
-        } else {
+            true => Engine::Postgres(postgres::connect(url).await?),
             #[cfg(feature = "queue-sqlite")]
-            let engine = Engine::Sqlite(
-                sqlite::connect(url.strip_prefix("sqlite://").unwrap_or(url)).await?,
-            );
-            #[cfg(not(feature = "queue-sqlite"))]
-            let engine = return Err(QueueError::UnsupportedUrl);
-            engine
+            false => {
+                Engine::Sqlite(sqlite::connect(url.strip_prefix("sqlite://").unwrap_or(url)).await?)
+            }
+            #[allow(unreachable_patterns, reason = "with both engines built")]
+            _ => return Err(QueueError::UnsupportedUrl),
         };
         Ok(Queue {
             engine,
@@ -253,12 +263,7 @@ impl Queue {
     /// [`QueueError::Storage`] when the storage cannot be written.
     pub async fn prune(&self) -> Result<u64, QueueError> {
         let secs = i64::try_from(self.keep_done.as_secs()).unwrap_or(i64::MAX);
-        let pruned = match &self.engine {
-            #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => sqlite::prune(pool, secs).await,
-            #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => postgres::prune(pool, secs).await,
-        };
+        let pruned = on_engine!(&self.engine, |m, pool| m::prune(pool, secs).await);
         pruned.map_err(storage)
     }
 
@@ -285,21 +290,7 @@ impl Queue {
         .idempotency_key(tag)
         .max_attempts(self.attempts as usize)
         .build();
-        let pushed = async {
-            match &self.engine {
-                // A duplicate key is `INSERT … ON CONFLICT DO NOTHING` here: Ok.
-                #[cfg(feature = "queue-sqlite")]
-                Engine::Sqlite(pool) => sqlite::storage_of(pool)
-                    .push_task(task)
-                    .await
-                    .map_err(storage),
-                #[cfg(feature = "queue-postgres")]
-                Engine::Postgres(pool) => match postgres::storage_of(pool).push_task(task).await {
-                    Err(e) if postgres::is_unique_violation(&e) => Ok(()),
-                    pushed => pushed.map_err(storage),
-                },
-            }
-        };
+        let pushed = async { on_engine!(&self.engine, |m, pool| m::push(pool, task).await) };
         // A database that stops answering (paused, or its disk stalled) must
         // still get the delivery its 503 inside Bedrud's timeout.
         match tokio::time::timeout(WRITE_TIMEOUT, pushed).await {
@@ -419,18 +410,10 @@ impl Queue {
         let retry =
             RetryPolicy::retries(self.attempts as usize - 1).with_backoff(backoff.make_backoff());
         let worker = WorkerBuilder::new(name);
-        match &self.engine {
-            #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => {
-                let storage = sqlite::storage_of(pool);
-                drive(worker.backend(storage).retry(retry).build(handle).stream())
-            }
-            #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => {
-                let storage = postgres::storage_of(pool);
-                drive(worker.backend(storage).retry(retry).build(handle).stream())
-            }
-        }
+        on_engine!(&self.engine, |m, pool| {
+            let worker = worker.backend(m::storage_of(pool)).retry(retry);
+            drive(worker.build(handle).stream())
+        })
     }
 
     /// The dead deliveries: every attempt failed.
@@ -439,12 +422,7 @@ impl Queue {
     ///
     /// [`QueueError::Storage`] when the storage cannot be read.
     pub async fn dead(&self) -> Result<Vec<Dead>, QueueError> {
-        let rows = match &self.engine {
-            #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => sqlite::dead(pool).await,
-            #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => postgres::dead(pool).await,
-        };
+        let rows = on_engine!(&self.engine, |m, pool| m::dead(pool).await);
         let dead = rows
             .map_err(storage)?
             .into_iter()
@@ -475,12 +453,7 @@ impl Queue {
     ///
     /// [`QueueError::Storage`] when the storage cannot be written.
     pub async fn rerun(&self, id: &str) -> Result<bool, QueueError> {
-        let rerun = match &self.engine {
-            #[cfg(feature = "queue-sqlite")]
-            Engine::Sqlite(pool) => sqlite::rerun(pool, id).await,
-            #[cfg(feature = "queue-postgres")]
-            Engine::Postgres(pool) => postgres::rerun(pool, id).await,
-        };
+        let rerun = on_engine!(&self.engine, |m, pool| m::rerun(pool, id).await);
         Ok(rerun.map_err(storage)? > 0)
     }
 }

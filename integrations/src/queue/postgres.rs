@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
-use apalis::prelude::TaskSinkError;
+use apalis::prelude::{TaskSink, TaskSinkError};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 
-use super::{DeadRow, Job, QUEUE, QueueError, WRITE_TIMEOUT, storage};
+use super::{DeadRow, Job, QUEUE, QueueError, Task, WRITE_TIMEOUT, storage};
+
+/// The engine's name, for `Debug`.
+pub(super) const NAME: &str = "postgres";
 
 pub(super) type Pool = sqlx::PgPool;
 
@@ -44,10 +47,15 @@ pub(super) fn storage_of(pool: &Pool) -> apalis_postgres::PostgresStorage<Job> {
     )
 }
 
-/// Postgres refuses a second row with the same tag (23505): already stored.
-pub(super) fn is_unique_violation(e: &TaskSinkError<apalis_postgres::Error>) -> bool {
-    matches!(e, TaskSinkError::PushError(apalis_postgres::Error::Database(sqlx::Error::Database(db)))
-        if db.code().as_deref() == Some("23505"))
+/// Stores a delivery once: Postgres refuses a second row with the same tag
+/// (23505), which is already stored.
+pub(super) async fn push(pool: &Pool, task: Task<Job>) -> Result<(), QueueError> {
+    match storage_of(pool).push_task(task).await {
+        Err(TaskSinkError::PushError(apalis_postgres::Error::Database(sqlx::Error::Database(
+            e,
+        )))) if e.code().as_deref() == Some("23505") => Ok(()),
+        pushed => pushed.map_err(storage),
+    }
 }
 
 pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {

@@ -2,10 +2,14 @@
 
 use std::time::Duration;
 
+use apalis::prelude::TaskSink;
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{DeadRow, Job, QUEUE, QueueError, WRITE_TIMEOUT, storage};
+use super::{DeadRow, Job, QUEUE, QueueError, Task, WRITE_TIMEOUT, storage};
+
+/// The engine's name, for `Debug`.
+pub(super) const NAME: &str = "sqlite";
 
 pub(super) type Pool = sqlx::SqlitePool;
 
@@ -45,6 +49,12 @@ pub(super) fn storage_of(pool: &Pool) -> apalis_sqlite::SqliteStorage<Job> {
             .heartbeat_interval(Duration::from_secs(5))
             .missed_heartbeats(3),
     )
+}
+
+/// Stores a delivery once: a second one with the same tag is `INSERT … ON
+/// CONFLICT DO NOTHING` here.
+pub(super) async fn push(pool: &Pool, task: Task<Job>) -> Result<(), QueueError> {
+    storage_of(pool).push_task(task).await.map_err(storage)
 }
 
 pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {
