@@ -191,3 +191,51 @@ async fn a_stalled_body_is_408_at_the_body_timeout_and_closed() {
         server.stop().await;
     }
 }
+
+/// One HMAC per delivery on every entry point: the tag the check computes
+/// travels with the delivery (into `VerifiedBody`, the replay guard and the
+/// queue's push), nothing verifies twice. The verifier reads its clock once
+/// per HMAC that matches, so a counting clock counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_entry_point_computes_one_hmac_per_delivery() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::SystemTime;
+
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&reads);
+    let verifier = Verifier::builder(secret())
+        .clock(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            SystemTime::now()
+        })
+        .build();
+    let paths = [
+        WEBHOOK_PATH,
+        RAW_PATH,
+        GUARDED_PATH,
+        bedrud_webhook_tests::QUEUE_PATH,
+    ];
+    for integration in Integration::ALL {
+        let server = TestServer::start(integration, verifier.clone()).await;
+        for path in paths {
+            let (body, signature) = bedrud_webhook_tests::genuine(&verifier, &format!("{path}.once"));
+            let request = post_to(
+                server.addr,
+                path,
+                &[(b"X-Bedrud-Signature", signature.as_bytes())],
+                &body,
+            );
+            let before = reads.load(Ordering::SeqCst);
+            let response = send(&server, &request).await;
+            assert!(
+                (200..300).contains(&response.status),
+                "{integration} {path}: {}",
+                response.status
+            );
+            let hmacs = reads.load(Ordering::SeqCst) - before;
+            assert_eq!(hmacs, 1, "{integration} {path}: {hmacs} HMACs for one delivery");
+        }
+        server.stop().await;
+    }
+}
