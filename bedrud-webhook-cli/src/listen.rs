@@ -193,14 +193,10 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     // Its password is never shown, even where the cause quotes the URL.
     let redis = |url: &str| {
         let shown = redact(url);
-        let cause = |e: String| {
-            usage(format!(
-                "--redis {}: {}",
-                show(&shown),
-                e.replace(url, &shown)
-            ))
-        };
-        RedisStore::open(url).map_err(|e| cause(e.to_string()))
+        RedisStore::open(url).map_err(|e| {
+            let cause = e.to_string().replace(url, &shown);
+            usage(format!("--redis {}: {cause}", show(&shown)))
+        })
     };
     let (guard, replay) = match (args.no_replay_guard, &args.redis) {
         (true, _) => (None, "off".into()),
