@@ -32,7 +32,7 @@ use tower::{ServiceBuilder, service_fn};
 
 use crate::cli::ListenArgs;
 use crate::strict::{self, go_json};
-use crate::{err, out, secrets, show, usage};
+use crate::{err, out, redact, secrets, show, usage};
 
 /// How long a client may take to send a request's head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -190,16 +190,32 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     let (limit, strict) = (args.max_body, if args.strict { ", strict" } else { "" });
     let verifier = verifier.body_limit(limit).build();
     let guard = ReplayGuardLayer::new(&verifier);
-    let redis = |url| RedisStore::open(url).map_err(|e| usage(format!("--redis: {e}")));
-    let (guard, replay) = match (args.no_replay_guard, &args.redis) {
-        (true, _) => (None, "off"),
-        (false, None) => (Some(guard), "in memory"),
-        (false, Some(url)) => (Some(guard.store(redis(url)?)), "in Redis"),
+    // Its password is never shown, even where the cause quotes the URL.
+    let redis = |url: &str| {
+        let shown = redact(url);
+        RedisStore::open(url).map_err(|e| {
+            let cause = e.to_string().replace(url, &shown);
+            usage(format!("--redis {}: {cause}", show(&shown)))
+        })
     };
+    let (guard, replay) = match (args.no_replay_guard, &args.redis) {
+        (true, _) => (None, "off".into()),
+        (false, None) => (Some(guard), "in memory".into()),
+        (false, Some(url)) => {
+            let store = redis(url)?;
+            (
+                Some(guard.store(store)),
+                format!("in Redis {}", show(&redact(url))),
+            )
+        }
+    };
+    let queue = args.queue.as_deref().map(redact);
+    let queue = queue.map_or(String::new(), |q| format!(", queue {}", show(&q)));
     let listener = bind(&args.addr).await;
     let listener = listener.with_context(|| format!("cannot listen on {}", args.addr))?;
     let url = format!("http://{}{}", listener.local_addr()?, args.path);
-    let settings = format!("{window}, body limit {limit} bytes, replay guard {replay}{strict}");
+    let settings =
+        format!("{window}, body limit {limit} bytes, replay guard {replay}{queue}{strict}");
     let settings = format!("secrets: {count}, {settings}");
     err(format!("listening on {url} ({settings}); Ctrl-C stops"));
     let (mut receiver, mut seen) = Receiver::new(verifier, &args.path);

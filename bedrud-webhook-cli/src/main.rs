@@ -75,6 +75,49 @@ pub(crate) fn show(text: &str) -> String {
     }
 }
 
+/// A `--queue` or `--redis` value fit to print: a URL's password (in its
+/// user part, or a `password=` or `pass=` query parameter) replaced by
+/// `***`, the user kept; anything else (a SQLite file path) as it is.
+pub(crate) fn redact(url: &str) -> String {
+    let scheme = url.find("://").map_or("", |i| &url[..i]);
+    let is_scheme = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
+    if scheme.is_empty() || !scheme.chars().all(is_scheme) {
+        return url.to_owned();
+    }
+    let (head, rest) = url.split_at(scheme.len() + 3);
+    // The user part ends at the last `@`, so that an unescaped `@`, `/`, `?`
+    // or `#` in a password hides nothing.
+    let (user, rest) = rest.split_at(rest.rfind('@').unwrap_or(0));
+    let user = match user.split_once(':') {
+        Some((name, _)) => format!("{name}:***"),
+        None => user.to_owned(),
+    };
+    let (rest, fragment) = rest
+        .split_once('#')
+        .map_or((rest, None), |(r, f)| (r, Some(f)));
+    let (rest, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(r, q)| (r, Some(q)));
+    let mut shown = format!("{head}{user}{rest}");
+    if let Some(query) = query {
+        let secret = |key: &str| {
+            ["password", "pass"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key))
+        };
+        let hide = |pair: &str| match pair.split_once('=') {
+            Some((key, _)) if secret(key) => format!("{key}=***"),
+            _ => pair.to_owned(),
+        };
+        let pairs: Vec<String> = query.split('&').map(hide).collect();
+        shown = format!("{shown}?{}", pairs.join("&"));
+    }
+    if let Some(fragment) = fragment {
+        shown = format!("{shown}#{fragment}");
+    }
+    shown
+}
+
 /// At most `max` characters of `text`, with `…` when it was longer.
 pub(crate) fn cut(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -94,5 +137,35 @@ mod tests {
         assert_eq!(show("weekly sync"), r#""weekly sync""#);
         assert_eq!(show(""), r#""""#);
         assert_eq!(show(&"x".repeat(100)).chars().count(), 61);
+    }
+
+    #[test]
+    fn passwords_in_urls_are_hidden_and_nothing_else() {
+        for (url, shown) in [
+            (
+                "postgres://postgres:hunter2@127.0.0.1:1/nope",
+                "postgres://postgres:***@127.0.0.1:1/nope",
+            ),
+            ("redis://:hunter2@127.0.0.1/0", "redis://:***@127.0.0.1/0"),
+            ("rediss://u:p%40ss@h:6380", "rediss://u:***@h:6380"),
+            ("postgres://u:pa/ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            (
+                "postgres://u@h/db?sslmode=require&password=hunter2#x",
+                "postgres://u@h/db?sslmode=require&password=***#x",
+            ),
+            (
+                "redis+unix:///tmp/r.sock?db=1&pass=hunter2",
+                "redis+unix:///tmp/r.sock?db=1&pass=***",
+            ),
+            ("postgres://app@db/app", "postgres://app@db/app"),
+            ("redis://127.0.0.1:6379/", "redis://127.0.0.1:6379/"),
+            ("deliveries.db", "deliveries.db"),
+            ("./my:dir/a@b.db", "./my:dir/a@b.db"),
+            ("sqlite://q.db", "sqlite://q.db"),
+            ("", ""),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
     }
 }

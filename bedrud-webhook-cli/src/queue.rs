@@ -10,7 +10,7 @@ use bytes::Bytes;
 use clap::{Args, Subcommand};
 use http::StatusCode;
 
-use crate::{out, show, usage};
+use crate::{out, redact, show, usage};
 
 /// `dead`.
 #[derive(Debug, Args)]
@@ -39,10 +39,29 @@ pub(crate) enum DeadAction {
     },
 }
 
-/// Opens the `--queue` of `listen`.
+/// Opens the `--queue` of `listen` and `dead`. Its password is never
+/// shown, not even where the storage's message quotes the URL.
 pub(crate) async fn open(path: &str) -> anyhow::Result<Queue> {
+    let shown = redact(path);
     let queue = Queue::connect(path).await;
-    queue.with_context(|| format!("cannot open the queue {}", show(path)))
+    let queue = queue.map_err(|e| anyhow::anyhow!(e.to_string().replace(path, &shown)));
+    queue.with_context(|| format!("cannot open the queue {}", show(&shown)))
+}
+
+/// `dead` acts on a queue that exists: a SQLite file that is not there is
+/// a mistake (a typo, another directory), not a new empty queue to create.
+fn existing(path: &str) -> anyhow::Result<()> {
+    if path.starts_with("postgres://") || path.starts_with("postgresql://") {
+        return Ok(());
+    }
+    let file = path.strip_prefix("sqlite://").unwrap_or(path);
+    match std::fs::metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(usage(format!(
+            "--queue {}: no such file (listen --queue creates a queue; dead reads one)",
+            show(file)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Stores a verified delivery under the tag its check computed: 202 once
@@ -66,6 +85,7 @@ pub(crate) async fn dead(args: DeadArgs) -> anyhow::Result<bool> {
     let Some(path) = args.queue else {
         return Err(usage("dead needs --queue FILE|URL"));
     };
+    existing(&path)?;
     let queue = open(&path).await?;
     let dead = queue.dead().await?;
     match args.action {

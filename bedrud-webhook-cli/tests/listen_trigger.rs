@@ -766,7 +766,11 @@ fn the_redis_store_fails_closed_and_a_bad_url_is_a_usage_error() {
         &[SECRET],
     );
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.starts_with("error: --redis: "), "{}", ran.stderr);
+    assert!(
+        ran.stderr.starts_with("error: --redis localhost:6379: "),
+        "{}",
+        ran.stderr
+    );
 
     // Nothing listens on port 1: no delivery is handled unchecked.
     let env = [("REDIS_URL", "redis://127.0.0.1:1/")];
@@ -775,7 +779,7 @@ fn the_redis_store_fails_closed_and_a_bad_url_is_a_usage_error() {
         listener
             .seen
             .iter()
-            .any(|l| l.contains(", replay guard in Redis)")),
+            .any(|l| l.contains(", replay guard in Redis redis://127.0.0.1:1/)")),
         "{:?}",
         listener.seen
     );

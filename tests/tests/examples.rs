@@ -159,7 +159,13 @@ fn refuses_to_start_without_a_secret(name: &str) {
     };
     let log = running.stop();
     assert!(!status.success(), "{name} exited with {status}:\n{log}");
-    assert!(log.contains("BEDRUD_WEBHOOK_SECRET"), "{name}: {log}");
+    // Said as Display: one `error: ` line, no Debug's `Error: ` or quotes.
+    let said = "error: set BEDRUD_WEBHOOK_SECRET to the webhook's secret from Bedrud's admin";
+    assert!(log.lines().any(|l| l.trim() == said), "{name}: {log}");
+    assert!(
+        !log.contains("Error: ") && !log.contains('"'),
+        "{name}: {log}"
+    );
 }
 
 #[test]
