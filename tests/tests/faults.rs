@@ -669,7 +669,10 @@ fn worker_killed_mid_handler(test: &str, database_url: &str) {
     // again by design (at least once), which is not what this test is about.
     let deadline = Instant::now() + Duration::from_secs(20);
     while rt.block_on(done_count(database_url)) < 1 {
-        assert!(Instant::now() < deadline, "{test}: fast-1 never recorded as done");
+        assert!(
+            Instant::now() < deadline,
+            "{test}: fast-1 never recorded as done"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     first.kill();

@@ -219,7 +219,8 @@ async fn every_entry_point_computes_one_hmac_per_delivery() {
     for integration in Integration::ALL {
         let server = TestServer::start(integration, verifier.clone()).await;
         for path in paths {
-            let (body, signature) = bedrud_webhook_tests::genuine(&verifier, &format!("{path}.once"));
+            let (body, signature) =
+                bedrud_webhook_tests::genuine(&verifier, &format!("{path}.once"));
             let request = post_to(
                 server.addr,
                 path,
@@ -234,7 +235,10 @@ async fn every_entry_point_computes_one_hmac_per_delivery() {
                 response.status
             );
             let hmacs = reads.load(Ordering::SeqCst) - before;
-            assert_eq!(hmacs, 1, "{integration} {path}: {hmacs} HMACs for one delivery");
+            assert_eq!(
+                hmacs, 1,
+                "{integration} {path}: {hmacs} HMACs for one delivery"
+            );
         }
         server.stop().await;
     }
