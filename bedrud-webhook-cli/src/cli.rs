@@ -229,6 +229,19 @@ pub(crate) struct ListenArgs {
     /// stored). `bedrud-webhook dead` lists the ones that failed.
     #[arg(long, value_name = "FILE")]
     pub(crate) queue: Option<String>,
+    /// Serve GET /metrics (Prometheus text) on this other address: PORT
+    /// alone binds 127.0.0.1. Any non-loopback address needs a token.
+    #[arg(long, value_name = "[IP:]PORT")]
+    pub(crate) admin: Option<String>,
+    /// The bearer token the admin listener requires (Authorization:
+    /// Bearer TOKEN). Others can see it in the process list: prefer the
+    /// file or the environment.
+    #[arg(long, value_name = "TOKEN", env = "BEDRUD_WEBHOOK_ADMIN_TOKEN")]
+    #[arg(hide_env_values = true, requires = "admin")]
+    pub(crate) admin_token: Option<String>,
+    /// A file holding the admin token (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE", conflicts_with = "admin_token", requires = "admin")]
+    pub(crate) admin_token_file: Option<PathBuf>,
 }
 
 /// `trigger`.

@@ -56,9 +56,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apalis::layers::WorkerBuilderExt;
 use apalis::layers::retry::HasherRng;
-use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+use apalis::layers::retry::backoff::{Backoff, ExponentialBackoffMaker, MakeBackoff};
+use apalis::layers::retry::Policy;
 use apalis::prelude::{
-    Attempt, BoxDynError, RetryPolicy, Task, TaskBuilder, TaskId, WorkerBuilder,
+    Attempt, BoxDynError, Task, TaskBuilder, TaskId, WorkerBuilder, WorkerContext,
 };
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -67,6 +68,8 @@ use serde::{Deserialize, Serialize};
 use tower_service::Service;
 
 use crate::check::{self, Checked};
+use bedrud_webhook_types::RawEnvelope;
+
 use crate::{Envelope, ParseError, ResponseFuture, Verified, Verifier, WebhookRejection, body};
 
 #[cfg(feature = "queue-postgres")]
@@ -363,39 +366,16 @@ impl Queue {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxDynError> + 'static,
     {
-        let (attempts, first, max) = (self.attempts as usize, self.backoff.0, self.backoff.1);
         let handle = move |job: Job, attempt: Attempt, id: TaskId| {
             let handler = handler.clone();
             async move {
                 let envelope = Envelope::from_slice(job.body.as_bytes())?;
                 let event = envelope.event.name().to_owned();
-                let ran = handler(envelope).await.map_err(Into::into);
-                let (k, id) = (attempt.current().max(1), id.to_string());
-                match &ran {
-                    Ok(()) => tracing::info!(%id, %event, attempt = k, "handled a delivery"),
-                    Err(error) => {
-                        // The retry layer adds jitter of up to half the wait.
-                        let wait = first.saturating_mul(1 << (k - 1).min(20)).min(max);
-                        let next = (k < attempts).then_some(wait);
-                        tracing::warn!(%id, %event, %error, next_attempt_in = ?next,
-                            "a delivery's handler failed attempt {k} of {attempts}");
-                        if k >= attempts {
-                            tracing::error!(%id, %event, %error,
-                                "a delivery is dead after {attempts} failed attempts; \
-                                 `bedrud-webhook dead list` shows it, `dead rerun` runs it again");
-                        }
-                    }
-                }
+                handler(envelope).await.map_err(Into::into)?;
                 #[cfg(feature = "metrics")]
-                {
-                    let result = if ran.is_ok() { "ok" } else { "error" };
-                    metrics::counter!("bedrud_webhook_handler_runs_total", "result" => result)
-                        .increment(1);
-                    if ran.is_err() && k >= attempts {
-                        metrics::counter!("bedrud_webhook_dead_total").increment(1);
-                    }
-                }
-                ran
+                metrics::counter!("bedrud_webhook_handler_runs_total", "result" => "ok").increment(1);
+                tracing::info!(%id, %event, attempt = attempt.current(), "handled a delivery");
+                Ok::<(), BoxDynError>(())
             }
         };
         // Names must be new on every run: apalis refuses a name seen recently.
@@ -404,11 +384,15 @@ impl Queue {
             .map_or(0, |d| d.as_nanos());
         let name = format!("bedrud-{}-{nanos}-{run}", std::process::id());
         // `backoff()` keeps 0 < first <= max, so the maker cannot refuse it.
-        let mut backoff =
+        let backoff =
             ExponentialBackoffMaker::new(self.backoff.0, self.backoff.1, 0.5, HasherRng::default())
                 .unwrap_or_default();
-        let retry =
-            RetryPolicy::retries(self.attempts as usize - 1).with_backoff(backoff.make_backoff());
+        let retry = Retry {
+            backoff,
+            nominal: None,
+            attempts: self.attempts as usize,
+            first: self.backoff,
+        };
         let worker = WorkerBuilder::new(name);
         on_engine!(&self.engine, |m, pool| {
             let worker = worker.backend(m::storage_of(pool)).retry(retry);
@@ -471,6 +455,54 @@ fn drive<T, E: fmt::Display>(
         }
         Ok(())
     })
+}
+
+/// The worker's retry policy: a failed delivery runs again, after an
+/// exponential backoff, until the attempts stored with it are spent (the
+/// pusher's [`Queue::attempts`], so that every worker agrees); each failure
+/// is logged here, where that decision is made.
+#[derive(Clone)]
+struct Retry {
+    backoff: ExponentialBackoffMaker<HasherRng>,
+    /// This task's backoff, made on its first failure.
+    nominal: Option<apalis::layers::retry::backoff::ExponentialBackoff<HasherRng>>,
+    /// For a delivery stored without a count.
+    attempts: usize,
+    /// The first wait and the longest, for the log line.
+    first: (Duration, Duration),
+}
+
+impl<Res, Err: fmt::Display> Policy<Task<Job>, Res, Err> for Retry {
+    type Future = tokio::time::Sleep;
+
+    fn retry(&mut self, task: &mut Task<Job>, result: &mut Result<Res, Err>) -> Option<Self::Future> {
+        let Err(error) = result else { return None };
+        let (k, n) = (task.attempt(), task.max_attempts().unwrap_or(self.attempts));
+        let id = task.task_id().map(ToString::to_string).unwrap_or_default();
+        let event = RawEnvelope::from_slice(task.args.body.as_bytes());
+        let event = event.as_ref().map_or("(not an envelope)", RawEnvelope::event);
+        #[cfg(feature = "metrics")]
+        metrics::counter!("bedrud_webhook_handler_runs_total", "result" => "error").increment(1);
+        let shutting_down = task.data().get::<WorkerContext>().is_some_and(WorkerContext::is_shutting_down);
+        // The backoff adds jitter of up to half the wait.
+        let wait = self.first.0.saturating_mul(1 << (k.max(1) - 1).min(20)).min(self.first.1);
+        let next = (k < n && !shutting_down).then_some(wait);
+        tracing::warn!(%id, %event, %error, next_attempt_in = ?next,
+            "a delivery's handler failed attempt {k} of {n}");
+        if k >= n {
+            #[cfg(feature = "metrics")]
+            metrics::counter!("bedrud_webhook_dead_total").increment(1);
+            tracing::error!(%id, %event, %error, "a delivery is dead after {n} failed attempts; \
+                `bedrud-webhook dead list` shows it, `dead rerun` runs it again");
+        }
+        next?;
+        let backoff = self.nominal.get_or_insert_with(|| self.backoff.make_backoff());
+        Some(backoff.next_backoff())
+    }
+
+    fn clone_request(&mut self, task: &Task<Job>) -> Option<Task<Job>> {
+        Some(task.clone())
+    }
 }
 
 /// Verifies, stores and answers 202; see [`Queue::service`].
