@@ -198,8 +198,8 @@ pub(crate) const SECRET_MISMATCH: &str = "well-formed deliveries keep failing on
     (Verifier::builder(new).previous_secret(old), or listen --secret NEW --secret OLD), \
     then change it in Bedrud";
 
-/// A delivery refused on its signature alone: every header there and equal
-/// to the body, the timestamp inside the window. [`ALARM_AFTER`] of them in a
+/// A delivery refused on its signature alone: every header its dialect
+/// sends there and equal to the body, the timestamp inside the window. [`ALARM_AFTER`] of them in a
 /// row, none genuine since, say that the secret here is not the one Bedrud
 /// signs with: logged at ERROR (again at most every [`ALARM_EVERY`] seconds),
 /// and the gauge `bedrud_webhook_secret_mismatch` is 1, until a genuine one.
@@ -209,9 +209,11 @@ fn suspect(headers: Headers<'_>, body: &[u8], verifier: &Verifier) {
         return;
     };
     let sent = |name: &HeaderName, signed: &str| headers.get(name) == Some(signed.as_bytes());
-    let event = envelope.event();
-    let headers_match = (sent(&headers::EVENT, event) || sent(&headers::WEBHOOK_EVENT, event))
-        && sent(&headers::TIMESTAMP, envelope.timestamp_text());
+    let (event, timestamp) = (envelope.event(), envelope.timestamp_text());
+    // Bedrud's names carry the timestamp too; the admin guide's have none.
+    let headers_match = (sent(&headers::EVENT, event) && sent(&headers::TIMESTAMP, timestamp))
+        || (sent(&headers::WEBHOOK_EVENT, event)
+            && headers.get(&headers::TIMESTAMP).is_none_or(|t| t == timestamp.as_bytes()));
     let now = verifier
         .now()
         .duration_since(UNIX_EPOCH)
