@@ -40,7 +40,9 @@ pub(crate) async fn serve(addr: SocketAddr, token: Option<String>) -> anyhow::Re
     }
     let histogram = Matcher::Full("bedrud_webhook_check_duration_seconds".to_owned());
     let recorder = PrometheusBuilder::new().set_buckets_for_metric(histogram, &BUCKETS)?;
-    let handle = recorder.install_recorder().context("cannot install the metrics recorder")?;
+    let handle = recorder
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(handle)
@@ -68,7 +70,12 @@ async fn authorize(State(token): State<Option<String>>, request: Request, next: 
         true => next.run(request).await,
         false => {
             let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
-            (StatusCode::UNAUTHORIZED, challenge, "a bearer token is required\n").into_response()
+            (
+                StatusCode::UNAUTHORIZED,
+                challenge,
+                "a bearer token is required\n",
+            )
+                .into_response()
         }
     }
 }

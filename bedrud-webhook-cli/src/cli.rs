@@ -240,7 +240,12 @@ pub(crate) struct ListenArgs {
     #[arg(hide_env_values = true, requires = "admin")]
     pub(crate) admin_token: Option<String>,
     /// A file holding the admin token (a trailing newline is ignored).
-    #[arg(long, value_name = "FILE", conflicts_with = "admin_token", requires = "admin")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "admin_token",
+        requires = "admin"
+    )]
     pub(crate) admin_token_file: Option<PathBuf>,
 }
 

@@ -223,6 +223,14 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     if let Some(queue) = &args.queue {
         receiver.queue = Some(crate::queue::open(queue).await?);
     }
+    if let Some(admin) = &args.admin {
+        let token = match &args.admin_token_file {
+            Some(file) => Some(secrets::read_token(file)?),
+            None => args.admin_token.clone(),
+        };
+        let bound = crate::admin::serve(crate::admin::address(admin)?, token).await?;
+        err(format!("metrics on http://{bound}/metrics"));
+    }
     let (stop, stopped) = oneshot::channel();
     let max = args.max_connections as usize;
     let server = tokio::spawn(serve(listener, receiver, max, stopped));

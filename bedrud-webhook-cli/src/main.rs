@@ -1,6 +1,7 @@
 //! The `bedrud-webhook` command: listen for, trigger, sign and verify
 //! Bedrud webhooks. See the README, or `bedrud-webhook --help`.
 
+mod admin;
 mod cli;
 mod demo;
 mod listen;
@@ -31,6 +32,14 @@ pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
 async fn main() -> ExitCode {
     // clap prints its own usage errors and exits with status 2.
     let cli = Cli::parse();
+    // The library's ERROR lines (the secret-mismatch alarm, a failing store)
+    // reach the terminal; its refusal lines are the commands' own business.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("bedrud_webhook=error"))
+        .without_time()
+        .with_target(false)
+        .init();
     // Read once here, so that the commands never touch the environment.
     let env = std::env::var_os(secrets::SECRET_ENV);
     let done = match cli.command {

@@ -2,6 +2,7 @@
 //! Every message here names where a secret came from, never its value.
 
 use std::ffi::OsString;
+use std::path::Path;
 
 use bedrud_webhook::{Secret, Verifier, VerifierBuilder};
 
@@ -30,19 +31,34 @@ pub(crate) fn several(args: &SecretsArgs, env: Option<OsString>) -> anyhow::Resu
     }
     for path in &args.secret_file {
         let source = format!("the secret file {}", path.display());
-        let mut bytes = std::fs::read(path)
-            .map_err(|e| usage(format!("cannot read {source}: {e}; check --secret-file")))?;
-        // Editors end a file with a newline that is not part of the secret;
-        // nothing else is trimmed, so a custom secret keeps its spaces.
-        while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-            bytes.pop();
-        }
-        secrets.push(make(&source, bytes)?);
+        secrets.push(make(&source, read(path, &source, "--secret-file")?)?);
     }
     if let (true, Some(value)) = (secrets.is_empty(), env) {
         secrets.push(make(SECRET_ENV, value.into_encoded_bytes())?);
     }
     Ok(secrets)
+}
+
+/// A secret's file, less the trailing newline editors add: nothing else is
+/// trimmed, so a custom secret keeps its spaces.
+fn read(path: &Path, source: &str, flag: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path);
+    let mut bytes = bytes.map_err(|e| usage(format!("cannot read {source}: {e}; check {flag}")))?;
+    while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+        bytes.pop();
+    }
+    Ok(bytes)
+}
+
+/// The admin listener's token from `--admin-token-file`.
+pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
+    let source = format!("the admin token file {}", path.display());
+    let token = String::from_utf8(read(path, &source, "--admin-token-file")?);
+    let token = token.map_err(|_| usage("the admin token file is not UTF-8 text"))?;
+    match token.is_empty() {
+        true => Err(usage("the admin token file is empty")),
+        false => Ok(token),
+    }
 }
 
 /// The one secret a signing command uses: the flag, the file, or the environment.

@@ -170,6 +170,7 @@ fn label(event: Option<&[u8]>) -> &'static str {
 fn record(decided: Result<(), &WebhookRejection>, event: &'static str, started: Instant) {
     #[cfg(feature = "metrics")]
     {
+        describe_metrics();
         let (outcome, reason) = match decided {
             Ok(()) => ("accepted", ""),
             Err(WebhookRejection::Duplicate) => ("duplicate", "duplicate"),
@@ -179,6 +180,25 @@ fn record(decided: Result<(), &WebhookRejection>, event: &'static str, started: 
         metrics::counter!("bedrud_webhook_deliveries_total", &labels).increment(1);
         metrics::histogram!("bedrud_webhook_check_duration_seconds").record(started.elapsed());
     }
+}
+
+/// Describes the crate's metrics to the recorder, once, on first use.
+#[cfg(feature = "metrics")]
+pub(crate) fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        describe_counter!("bedrud_webhook_deliveries_total",
+            "Deliveries checked, by outcome (accepted, duplicate, refused), the refusal's reason and the event");
+        describe_histogram!("bedrud_webhook_check_duration_seconds", Unit::Seconds,
+            "How long the check of a delivery took, reading its body included");
+        describe_gauge!("bedrud_webhook_secret_mismatch",
+            "1 while well-formed deliveries keep failing only on their signature: the secret here probably differs from Bedrud's");
+        describe_counter!("bedrud_webhook_handler_runs_total",
+            "Runs of the queue worker's handler, by result (ok, error)");
+        describe_counter!("bedrud_webhook_dead_total",
+            "Queued deliveries whose handler failed every attempt");
+    });
 }
 
 /// Well-formed deliveries refused on their signature alone since the last
@@ -213,7 +233,9 @@ fn suspect(headers: Headers<'_>, body: &[u8], verifier: &Verifier) {
     // Bedrud's names carry the timestamp too; the admin guide's have none.
     let headers_match = (sent(&headers::EVENT, event) && sent(&headers::TIMESTAMP, timestamp))
         || (sent(&headers::WEBHOOK_EVENT, event)
-            && headers.get(&headers::TIMESTAMP).is_none_or(|t| t == timestamp.as_bytes()));
+            && headers
+                .get(&headers::TIMESTAMP)
+                .is_none_or(|t| t == timestamp.as_bytes()));
     let now = verifier
         .now()
         .duration_since(UNIX_EPOCH)

@@ -56,8 +56,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use apalis::layers::WorkerBuilderExt;
 use apalis::layers::retry::HasherRng;
-use apalis::layers::retry::backoff::{Backoff, ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::Policy;
+use apalis::layers::retry::backoff::{Backoff, ExponentialBackoffMaker, MakeBackoff};
 use apalis::prelude::{
     Attempt, BoxDynError, Task, TaskBuilder, TaskId, WorkerBuilder, WorkerContext,
 };
@@ -373,7 +373,11 @@ impl Queue {
                 let event = envelope.event.name().to_owned();
                 handler(envelope).await.map_err(Into::into)?;
                 #[cfg(feature = "metrics")]
-                metrics::counter!("bedrud_webhook_handler_runs_total", "result" => "ok").increment(1);
+                {
+                    crate::check::describe_metrics();
+                    metrics::counter!("bedrud_webhook_handler_runs_total", "result" => "ok")
+                        .increment(1);
+                }
                 tracing::info!(%id, %event, attempt = attempt.current(), "handled a delivery");
                 Ok::<(), BoxDynError>(())
             }
@@ -475,17 +479,34 @@ struct Retry {
 impl<Res, Err: fmt::Display> Policy<Task<Job>, Res, Err> for Retry {
     type Future = tokio::time::Sleep;
 
-    fn retry(&mut self, task: &mut Task<Job>, result: &mut Result<Res, Err>) -> Option<Self::Future> {
+    fn retry(
+        &mut self,
+        task: &mut Task<Job>,
+        result: &mut Result<Res, Err>,
+    ) -> Option<Self::Future> {
         let Err(error) = result else { return None };
         let (k, n) = (task.attempt(), task.max_attempts().unwrap_or(self.attempts));
         let id = task.task_id().map(ToString::to_string).unwrap_or_default();
         let event = RawEnvelope::from_slice(task.args.body.as_bytes());
-        let event = event.as_ref().map_or("(not an envelope)", RawEnvelope::event);
+        let event = event
+            .as_ref()
+            .map_or("(not an envelope)", RawEnvelope::event);
         #[cfg(feature = "metrics")]
-        metrics::counter!("bedrud_webhook_handler_runs_total", "result" => "error").increment(1);
-        let shutting_down = task.data().get::<WorkerContext>().is_some_and(WorkerContext::is_shutting_down);
+        {
+            crate::check::describe_metrics();
+            metrics::counter!("bedrud_webhook_handler_runs_total", "result" => "error")
+                .increment(1);
+        }
+        let shutting_down = task
+            .data()
+            .get::<WorkerContext>()
+            .is_some_and(WorkerContext::is_shutting_down);
         // The backoff adds jitter of up to half the wait.
-        let wait = self.first.0.saturating_mul(1 << (k.max(1) - 1).min(20)).min(self.first.1);
+        let wait = self
+            .first
+            .0
+            .saturating_mul(1 << (k.max(1) - 1).min(20))
+            .min(self.first.1);
         let next = (k < n && !shutting_down).then_some(wait);
         tracing::warn!(%id, %event, %error, next_attempt_in = ?next,
             "a delivery's handler failed attempt {k} of {n}");
@@ -496,7 +517,9 @@ impl<Res, Err: fmt::Display> Policy<Task<Job>, Res, Err> for Retry {
                 `bedrud-webhook dead list` shows it, `dead rerun` runs it again");
         }
         next?;
-        let backoff = self.nominal.get_or_insert_with(|| self.backoff.make_backoff());
+        let backoff = self
+            .nominal
+            .get_or_insert_with(|| self.backoff.make_backoff());
         Some(backoff.next_backoff())
     }
 
