@@ -81,6 +81,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "bedrud-deliveries.db".to_owned());
     let queue = Queue::connect(&url).await?;
+    // Prometheus text on GET /metrics at ADMIN_ADDR: keep that port private.
+    if let Ok(admin) = std::env::var("ADMIN_ADDR") {
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+        let render = move || std::future::ready(metrics.render());
+        let app = axum::Router::new().route("/metrics", axum::routing::get(render));
+        let admin = tokio::net::TcpListener::bind(admin).await?;
+        tokio::spawn(async move { axum::serve(admin, app).await });
+    }
 
     let app = Router::new().route_service("/webhooks/bedrud", queue.service(verifier));
     let listener = TcpListener::bind(addr).await?;

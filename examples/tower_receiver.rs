@@ -105,6 +105,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(url) = std::env::var("REDIS_URL") {
         guard = guard.store(RedisStore::open(&url)?);
     }
+    // Prometheus text on GET /metrics at ADMIN_ADDR: keep that port private.
+    if let Ok(admin) = std::env::var("ADMIN_ADDR") {
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+        let render = move || std::future::ready(metrics.render());
+        let app = axum::Router::new().route("/metrics", axum::routing::get(render));
+        let admin = tokio::net::TcpListener::bind(admin).await?;
+        tokio::spawn(async move { axum::serve(admin, app).await });
+    }
 
     // Only the webhook route is guarded: other paths get 404, not 401.
     let webhook = ServiceBuilder::new()

@@ -14,7 +14,8 @@
 //! - run out of file descriptors, it logs, keeps accepting, and serves again
 //!   once descriptors are free;
 //! - without the secret, it exits at once, unsuccessfully, naming
-//!   `BEDRUD_WEBHOOK_SECRET`.
+//!   `BEDRUD_WEBHOOK_SECRET`;
+//! - with `ADMIN_ADDR`, `GET /metrics` there counts what it answered.
 //!
 //! `cargo test --workspace` builds the examples before the tests run; when
 //! they are missing or older than their sources, this test builds them
@@ -209,5 +210,35 @@ fn every_receiver_survives_running_out_of_file_descriptors() {
 fn every_receiver_refuses_to_start_without_a_secret() {
     for name in EXAMPLES {
         refuses_to_start_without_a_secret(name);
+    }
+}
+
+/// With `ADMIN_ADDR`, each receiver serves its counts in Prometheus text.
+#[test]
+fn every_receiver_exports_metrics_at_admin_addr() {
+    for name in EXAMPLES {
+        let admin = format!("127.0.0.1:{}", common::free_port());
+        let running = Running::listening(name, &[("ADMIN_ADDR", &admin)], None);
+        let room = RoomData::new("r-metrics", "metrics", "u-metrics");
+        let genuine = Delivery::new(&Envelope::new(Event::RoomEnded(room), Timestamp::now()));
+        let answers = send(
+            &running.url(),
+            &[(&genuine, SECRET), (&genuine, "not-the-secret")],
+        );
+        let mut scrape = TcpStream::connect(&admin).unwrap();
+        scrape
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        scrape.read_to_string(&mut text).unwrap();
+        let log = running.stop();
+        assert_eq!(answers, ["204", "401"], "{name}:\n{log}");
+        assert!(text.starts_with("HTTP/1.1 200"), "{name}: {text}");
+        for counted in [
+            r#"bedrud_webhook_deliveries_total{outcome="accepted",reason="",event="room.ended"} 1"#,
+            r#"bedrud_webhook_deliveries_total{outcome="refused",reason="signature_mismatch",event="room.ended"} 1"#,
+        ] {
+            assert!(text.contains(counted), "{name}: no {counted} in\n{text}");
+        }
     }
 }
