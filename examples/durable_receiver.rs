@@ -10,8 +10,8 @@
 //! `bedrud-deliveries.db` in the working directory), or a `postgres://` URL
 //! for several replicas sharing one queue. A failed write is answered 503; a
 //! delivery whose handler fails 8 times (over about 10 minutes) is kept as
-//! dead: `bedrud-webhook dead list --queue <DATABASE_URL>` shows it, `dead
-//! rerun` queues it again.
+//! dead: `bedrud-webhook deliveries list --queue <DATABASE_URL>` shows it
+//! (and every other stored delivery), `deliveries rerun` queues it again.
 //!
 //! To use this file as `src/main.rs` of a crate of your own:
 //!

@@ -143,11 +143,37 @@ pub(crate) enum Command {
     ///   bedrud-webhook demo
     #[command(verbatim_doc_comment)]
     Demo,
-    /// List and re-run deliveries whose handler failed on every attempt.
+    /// List, show and re-run the deliveries stored in a queue.
     ///
     /// For a queue filled by `listen --queue` or by the library's
-    /// `Queue::service`; re-run deliveries are handled by the program running
-    /// the worker (`Queue::run_worker`) on the same queue.
+    /// `Queue::service`. Each delivery is in one state: pending (waiting for
+    /// its first attempt), running (taken by a worker, which runs it or waits
+    /// out its backoff), retrying (failed, with attempts left, stored for a
+    /// later attempt), dead (failed on every attempt) or done (handled; kept
+    /// a day). Times are RFC 3339, in UTC. Re-run deliveries are handled
+    /// by the program running the worker (`Queue::run_worker`) on the same
+    /// queue. A SQLite file that is not there is an error (exit 2), never
+    /// created.
+    ///
+    /// Examples:
+    ///   # One line each: id, state, attempts, event, received, last error
+    ///   bedrud-webhook deliveries list --queue deliveries.db
+    ///
+    ///   # The dead ones, as JSON lines, for jq
+    ///   bedrud-webhook deliveries list --state dead --json --queue deliveries.db
+    ///
+    ///   # One delivery: its attempts, times, last error and body
+    ///   bedrud-webhook deliveries show 01JF3M6Q8X0000000000000000 --queue deliveries.db
+    ///
+    ///   # Run dead deliveries again, one or all of them
+    ///   bedrud-webhook deliveries rerun 01JF3M6Q8X0000000000000000 --queue deliveries.db
+    ///   bedrud-webhook deliveries rerun --all-dead --queue postgres://app@db/app
+    #[command(verbatim_doc_comment)]
+    Deliveries(crate::queue::DeliveriesArgs),
+    /// List and re-run deliveries whose handler failed on every attempt.
+    ///
+    /// The short form of `deliveries list --state dead` (followed by a count)
+    /// and `deliveries rerun`.
     ///
     /// Examples:
     ///   bedrud-webhook dead list --queue deliveries.db
@@ -226,7 +252,7 @@ pub(crate) struct ListenArgs {
     pub(crate) timeout: Option<u64>,
     /// Store each genuine delivery in this SQLite file (or postgres:// URL)
     /// before answering 202, for a worker to process (503 when it cannot be
-    /// stored). `bedrud-webhook dead` lists the ones that failed.
+    /// stored). `bedrud-webhook deliveries` lists them and their fate.
     #[arg(long, value_name = "FILE")]
     pub(crate) queue: Option<String>,
     /// Serve GET /metrics (Prometheus text) on this other address: PORT

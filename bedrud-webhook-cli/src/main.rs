@@ -48,6 +48,7 @@ async fn main() -> ExitCode {
         Command::Trigger(args) => trigger::run(args, env).await,
         Command::Listen(args) => listen::run(args, env).await,
         Command::Demo => demo::run().await,
+        Command::Deliveries(args) => queue::deliveries(args).await,
         Command::Dead(args) => queue::dead(args).await,
     };
     match done {

@@ -1,6 +1,6 @@
 //! The commands that take a `--queue` or `--redis` URL: its password shows
-//! in nothing they print, and `dead`, which only acts on a queue, never
-//! creates one.
+//! in nothing they print, and `deliveries` and `dead`, which only act on a
+//! queue, never create one.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,7 +20,7 @@ const POSTGRES_SHOWN: &str = "postgres://postgres:***@127.0.0.1:1/nope";
 
 #[test]
 fn no_command_given_a_queue_url_shows_its_password() {
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 8] = [
         &[
             "listen",
             "--secret",
@@ -32,6 +32,20 @@ fn no_command_given_a_queue_url_shows_its_password() {
         &["dead", "list", "--queue"],
         &["dead", "rerun", "--all", "--queue"],
         &["dead", "rerun", "01JF3M6Q8X0000000000000000", "--queue"],
+        &["deliveries", "list", "--queue"],
+        &[
+            "deliveries",
+            "show",
+            "01JF3M6Q8X0000000000000000",
+            "--queue",
+        ],
+        &["deliveries", "rerun", "--all-dead", "--queue"],
+        &[
+            "deliveries",
+            "rerun",
+            "01JF3M6Q8X0000000000000000",
+            "--queue",
+        ],
     ];
     for args in commands {
         let ran = run(cmd().args(args).arg(POSTGRES), &[PASSWORD, SECRET]);
@@ -144,7 +158,7 @@ impl std::ops::Deref for TempDir {
 }
 
 #[test]
-fn dead_never_creates_a_queue_and_names_the_missing_file() {
+fn dead_and_deliveries_never_create_a_queue_and_name_the_missing_file() {
     let dir = TempDir::new("dead-typo");
     let typo = dir.join("typo.db");
     let typo = typo.to_str().unwrap();
@@ -157,6 +171,29 @@ fn dead_never_creates_a_queue_and_names_the_missing_file() {
             typo,
         ),
         (&["dead", "list", "--queue"], &sqlite),
+        (&["deliveries", "list", "--queue"], typo),
+        (
+            &[
+                "deliveries",
+                "list",
+                "--state",
+                "pending",
+                "--json",
+                "--queue",
+            ],
+            typo,
+        ),
+        (
+            &[
+                "deliveries",
+                "show",
+                "01JF3M6Q8X0000000000000000",
+                "--queue",
+            ],
+            typo,
+        ),
+        (&["deliveries", "rerun", "--all-dead", "--queue"], typo),
+        (&["deliveries", "list", "--queue"], &sqlite),
     ] {
         let ran = run(cmd().args(args).arg(queue), &[]);
         assert_eq!(
@@ -178,6 +215,45 @@ fn dead_never_creates_a_queue_and_names_the_missing_file() {
     assert_eq!(
         (ran.code, ran.stdout.as_str()),
         (0, "0 dead\n"),
+        "{}",
+        ran.stderr
+    );
+    let ran = run(
+        cmd().args(["deliveries", "list", "--queue"]).arg(&queue),
+        &[],
+    );
+    assert_eq!((ran.code, ran.stdout.as_str()), (0, "0 deliveries\n"));
+    let ran = run(
+        cmd()
+            .args(["deliveries", "list", "--json", "--queue"])
+            .arg(&queue),
+        &[],
+    );
+    assert_eq!((ran.code, ran.stdout.as_str()), (0, ""));
+    // A state that is none: a usage error naming the states.
+    let ran = run(
+        cmd()
+            .args(["deliveries", "list", "--state", "lost", "--queue"])
+            .arg(&queue),
+        &[],
+    );
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr
+            .contains("pending, running, retrying, dead, done"),
+        "{}",
+        ran.stderr
+    );
+    // An id that is none.
+    let ran = run(
+        cmd()
+            .args(["deliveries", "show", "nope", "--queue"])
+            .arg(&queue),
+        &[],
+    );
+    assert_eq!(ran.code, 1);
+    assert!(
+        ran.stderr.contains("no delivery nope in the queue"),
         "{}",
         ran.stderr
     );

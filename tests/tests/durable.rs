@@ -15,8 +15,11 @@
 //! - a handler that always fails: dead after N attempts, listed and re-run by
 //!   `bedrud-webhook dead`, then handled once by the fixed handler (SQLite
 //!   and Postgres, which also checks the re-run SQL on both schemas);
+//! - deliveries in every state (pending, running, retrying, dead, done), as
+//!   `bedrud-webhook deliveries list --state`, `--json` and `show` print them,
+//!   and `deliveries rerun --all-dead` (SQLite and Postgres);
 //! - a job stored by version 1 (`tests/fixtures/queue-job-v1.json`) still reads,
-//!   through `Queue::dead`.
+//!   through `Queue::list`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -29,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bedrud_webhook::delivery::Delivery;
-use bedrud_webhook::queue::Queue;
+use bedrud_webhook::queue::{Queue, State};
 use bedrud_webhook::sender::Sender;
 use bedrud_webhook::{Envelope, Event, Secret, Verifier};
 
@@ -168,7 +171,11 @@ async fn handled_deliveries_are_pruned_after_keep_done_and_dead_ones_kept() {
     assert_eq!(queue.prune().await.unwrap(), 1);
     let rows = sqlite_attempts(&file).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(queue.dead().await.unwrap().len(), 1, "the dead one is kept");
+    assert_eq!(
+        queue.list(Some(State::Dead)).await.unwrap().len(),
+        1,
+        "the dead one is kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,7 +324,7 @@ async fn dead_then_rerun_from_the_cli(url: &str) {
     });
     let mut dead = Vec::new();
     for _ in 0..200 {
-        dead = queue.dead().await.unwrap();
+        dead = queue.list(Some(State::Dead)).await.unwrap();
         if !dead.is_empty() {
             break;
         }
@@ -339,7 +346,17 @@ async fn dead_then_rerun_from_the_cli(url: &str) {
 
     let (ok, listed) = cli(&["dead", "list", "--queue", url]);
     assert!(
-        ok && listed.contains(&id) && listed.contains("attempts=3") && listed.contains("1 dead"),
+        ok && listed.contains(&id) && listed.contains("attempts=3/3") && listed.contains("1 dead"),
+        "{listed}"
+    );
+    // The error as text and the time in RFC 3339, not apalis's record and Unix seconds.
+    let received = format!("received_at={}", dead[0].received_at);
+    assert!(
+        listed.contains("last_error=\"failure 3\"") && !listed.contains("Err"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&received) && received.ends_with('Z'),
         "{listed}"
     );
     let fixed = Flaky::failing(0);
@@ -378,6 +395,282 @@ async fn postgres_dead_after_n_attempts_is_rerun_from_the_cli() {
     dead_then_rerun_from_the_cli(&pg.url).await;
 }
 
+/// A handler by room: `r-done` succeeds, `r-running` blocks (until the
+/// test ends), any other fails; records which rooms it saw.
+fn by_room(
+    seen: &Arc<Mutex<Vec<String>>>,
+) -> impl Fn(Envelope) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    let seen = seen.clone();
+    move |envelope: Envelope| {
+        let Event::RoomCreated(room) = envelope.event else {
+            panic!("{envelope:?}")
+        };
+        seen.lock().unwrap().push(room.room_id.clone());
+        Box::pin(async move {
+            match room.room_id.as_str() {
+                "r-done" => Ok(()),
+                "r-running" => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok(())
+                }
+                other => Err(format!("failure for {other}")),
+            }
+        })
+    }
+}
+
+/// The stored deliveries by room.
+async fn rooms(queue: &Queue) -> HashMap<String, bedrud_webhook::queue::StoredDelivery> {
+    let all = queue.list(None).await.unwrap();
+    let room = |d: &bedrud_webhook::queue::StoredDelivery| {
+        let Event::RoomCreated(room) = d.envelope().unwrap().event else {
+            panic!("{d:?}")
+        };
+        room.room_id
+    };
+    all.into_iter().map(|d| (room(&d), d)).collect()
+}
+
+/// Puts `id` where apalis leaves a delivery whose worker stopped between two
+/// attempts: failed once, attempts left, due in an hour. (A worker waiting
+/// out its backoff holds the delivery: apalis 1.0 retries in the worker.)
+async fn fail_once(url: &str, id: &str) {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(
+            "UPDATE apalis.jobs SET status = 'Failed', attempts = 1, lock_by = NULL, \
+             lock_at = NULL, last_result = '{\"Err\":\"failure for r-retry\"}'::jsonb, \
+             run_at = now() + interval '1 hour' WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    } else {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE Jobs SET status = 'Failed', attempts = 1, lock_by = NULL, lock_at = NULL, \
+             last_result = '{\"Err\":\"failure for r-retry\"}', \
+             run_at = strftime('%s', 'now') + 3600 WHERE id = ?1",
+        )
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+}
+
+async fn deliveries_in_every_state(url: &str) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen_rooms = || seen.lock().unwrap().clone();
+    // Done and dead: one attempt each.
+    let once = Queue::connect(url).await.unwrap().attempts(1);
+    let http = serve(&once).await;
+    for room in ["r-done", "r-dead"] {
+        assert_eq!(post(&http, &delivery(room)).await, 202);
+    }
+    let worker = tokio::spawn({
+        let (queue, handler) = (once.clone(), by_room(&seen));
+        async move { queue.run_worker(handler).await }
+    });
+    for _ in 0..400 {
+        let (done, dead) = (
+            once.list(Some(State::Done)).await.unwrap(),
+            once.list(Some(State::Dead)).await.unwrap(),
+        );
+        if done.len() == 1 && dead.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.abort();
+    // Running (the handler blocks) and one that fails with attempts left.
+    let long = once
+        .clone()
+        .attempts(3)
+        .backoff(Duration::from_secs(3600), Duration::from_secs(3600));
+    let http = serve(&long).await;
+    for room in ["r-running", "r-retry"] {
+        assert_eq!(post(&http, &delivery(room)).await, 202);
+    }
+    let worker = tokio::spawn({
+        let (queue, handler) = (long.clone(), by_room(&seen));
+        async move { queue.run_worker(handler).await }
+    });
+    until(20, "both handlers to start", || {
+        let seen = seen_rooms();
+        seen.contains(&"r-running".to_owned()) && seen.contains(&"r-retry".to_owned())
+    })
+    .await;
+    let (ok, running) = cli(&["deliveries", "list", "--state", "running", "--queue", url]);
+    let id = rooms(&long).await["r-running"].id.clone();
+    assert!(
+        ok && running.contains(&id) && running.ends_with("running\n"),
+        "{running}"
+    );
+    worker.abort();
+    let retry = rooms(&long).await["r-retry"].id.clone();
+    fail_once(url, &retry).await;
+    // Pending: pushed with no worker running.
+    assert_eq!(post(&http, &delivery("r-pending")).await, 202);
+
+    let stored = rooms(&long).await;
+    for (room, state, attempts, max, error) in [
+        ("r-pending", State::Pending, 0, 3, None),
+        ("r-running", State::Running, 0, 3, None),
+        (
+            "r-retry",
+            State::Retrying,
+            1,
+            3,
+            Some("failure for r-retry"),
+        ),
+        ("r-dead", State::Dead, 1, 1, Some("failure for r-dead")),
+        ("r-done", State::Done, 1, 1, None),
+    ] {
+        let d = &stored[room];
+        assert_eq!(
+            (d.state, d.attempts, d.max_attempts, d.last_error.as_deref()),
+            (state, attempts, max, error),
+            "{d:?}"
+        );
+        let waiting = matches!(state, State::Pending | State::Retrying);
+        let finished = matches!(state, State::Done | State::Dead);
+        assert_eq!(
+            (d.run_at.is_some(), d.done_at.is_some()),
+            (waiting, finished),
+            "{d:?}"
+        );
+        assert_eq!(long.get(&d.id).await.unwrap().unwrap().state, state);
+        // The CLI: one line in its state, with attempts k/n, the event, the time.
+        let (ok, listed) = cli(&[
+            "deliveries",
+            "list",
+            "--queue",
+            url,
+            "--state",
+            state.as_str(),
+        ]);
+        let line = format!(
+            "{}  {state}  attempts={attempts}/{max}  event=room.created  received_at={}  ",
+            d.id, d.received_at
+        );
+        assert!(ok && listed.starts_with(&line), "{listed}");
+        assert!(listed.ends_with(&format!("\n1 {state}\n")), "{listed}");
+    }
+    assert!(long.get("no-such-id").await.unwrap().is_none());
+    // The retrying one runs in an hour.
+    let retry_at = stored["r-retry"].run_at.unwrap().unix_seconds();
+    assert!(retry_at > stored["r-retry"].received_at.unix_seconds() + 3000);
+
+    // --json: one object per line, every field.
+    let (ok, json) = cli(&["deliveries", "list", "--json", "--queue", url]);
+    assert!(ok, "{json}");
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{json}");
+    for line in &lines {
+        let body = serde_json::to_vec(&line["body"]).unwrap();
+        let Event::RoomCreated(room) = Envelope::from_slice(&body).unwrap().event else {
+            panic!("{line}")
+        };
+        let d = &stored[&room.room_id];
+        assert_eq!(line["id"], d.id.as_str());
+        assert_eq!(line["state"], d.state.as_str());
+        assert_eq!(line["attempts"], d.attempts);
+        assert_eq!(line["max_attempts"], d.max_attempts);
+        assert_eq!(line["event"], "room.created");
+        assert_eq!(line["tag"], d.tag.as_str());
+        assert_eq!(line["received_at"], d.received_at.to_string());
+        assert_eq!(line["last_error"].as_str(), d.last_error.as_deref());
+        let at = |t: Option<bedrud_webhook::Timestamp>| t.map(|t| t.to_string());
+        assert_eq!(line["run_at"].as_str().map(str::to_owned), at(d.run_at));
+        assert_eq!(line["done_at"].as_str().map(str::to_owned), at(d.done_at));
+        let received: bedrud_webhook::Timestamp =
+            line["received_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(received, d.received_at);
+    }
+    let (ok, dead_json) = cli(&[
+        "deliveries",
+        "list",
+        "--state",
+        "dead",
+        "--json",
+        "--queue",
+        url,
+    ]);
+    assert!(ok && dead_json.lines().count() == 1, "{dead_json}");
+    assert!(dead_json.contains("\"state\":\"dead\""), "{dead_json}");
+
+    // show: the error as text, the times in RFC 3339, the body pretty-printed.
+    let dead = &stored["r-dead"];
+    let (ok, shown) = cli(&["deliveries", "show", &dead.id, "--queue", url]);
+    assert!(ok, "{shown}");
+    for expected in [
+        format!("id           {}\n", dead.id),
+        "state        dead\n".to_owned(),
+        "attempts     1/1\n".to_owned(),
+        "event        room.created\n".to_owned(),
+        format!("received_at  {}\n", dead.received_at),
+        format!("done_at      {}\n", dead.done_at.unwrap()),
+        "run_at       -\n".to_owned(),
+        "last_error   failure for r-dead\n".to_owned(),
+        "body\n{\n  \"data\": {\n    \"".to_owned(),
+        "\"roomId\": \"r-dead\"".to_owned(),
+        "\n  \"event\": \"room.created\",\n".to_owned(),
+    ] {
+        assert!(shown.contains(&expected), "{expected:?} in {shown}");
+    }
+    let body = shown.split_once("body\n").unwrap().1;
+    let pretty: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        pretty,
+        serde_json::from_str::<serde_json::Value>(&dead.body).unwrap()
+    );
+    let (ok, missing) = cli(&["deliveries", "show", "no-such-id", "--queue", url]);
+    assert!(
+        !ok && missing.contains("no delivery no-such-id"),
+        "{missing}"
+    );
+
+    // rerun --all-dead: the dead one waits for a worker again, with all its attempts.
+    let (ok, rerun) = cli(&["deliveries", "rerun", "--all-dead", "--queue", url]);
+    assert!(
+        ok && rerun == format!("{}  queued again\n", dead.id),
+        "{rerun}"
+    );
+    let (ok, listed) = cli(&["deliveries", "list", "--state", "dead", "--queue", url]);
+    assert!(ok && listed == "0 dead\n", "{listed}");
+    let (ok, listed) = cli(&["deliveries", "list", "--state", "pending", "--queue", url]);
+    assert!(
+        ok && listed.contains(&dead.id) && listed.contains("2 pending"),
+        "{listed}"
+    );
+    let (ok, rerun) = cli(&["deliveries", "rerun", &stored["r-done"].id, "--queue", url]);
+    assert!(!ok && rerun.contains("not a dead delivery"), "{rerun}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_deliveries_in_every_state_from_the_cli() {
+    let dir = temp_dir("states");
+    let file = dir.join("q.db");
+    deliveries_in_every_state(file.to_str().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_deliveries_in_every_state_from_the_cli() {
+    let pg = Postgres::start("states");
+    deliveries_in_every_state(&pg.url).await;
+}
+
 /// A job as version 1 stored it, put in a queue's table as a dead delivery:
 /// `Queue::dead` reads it, with its tag, time and a body that still verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,12 +691,12 @@ async fn a_job_stored_by_version_1_still_reads() {
     .execute(&pool)
     .await
     .unwrap();
-    let dead = queue.dead().await.unwrap();
+    let dead = queue.list(Some(State::Dead)).await.unwrap();
     let [job] = dead.as_slice() else {
         panic!("{dead:?}")
     };
     assert_eq!(
-        (job.id.as_str(), job.received_at),
+        (job.id.as_str(), job.received_at.unix_seconds()),
         ("v1-job", 1_775_046_896)
     );
     assert_eq!(

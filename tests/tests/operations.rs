@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use bedrud_webhook::delivery::Delivery;
-use bedrud_webhook::queue::Queue;
+use bedrud_webhook::queue::{Queue, State};
 use bedrud_webhook::sender::Sender;
 use bedrud_webhook::{Envelope, Event, RoomData, Secret, Timestamp, Verifier, Webhook};
 use bytes::Bytes;
@@ -554,7 +554,7 @@ fn worker_logs(url: &str) {
         // No next attempt is announced after the last.
         assert!(failed[2].contains("next_attempt_in=None"), "{}", failed[2]);
         assert!(failed[0].contains("next_attempt_in=Some"), "{}", failed[0]);
-        let listed = queue.dead().await.unwrap();
+        let listed = queue.list(Some(State::Dead)).await.unwrap();
         assert_eq!(listed.len(), 1, "{listed:?}");
         assert_eq!(listed[0].attempts, 3, "{listed:?}");
 
@@ -585,7 +585,7 @@ fn worker_logs(url: &str) {
         eprintln!("re-run, fails once: {printed:?}");
         assert_eq!(printed, ["1 of 3", "2"], "{}", lines.dump(from));
         assert_eq!(lines.matching(from, "is dead"), Vec::<String>::new());
-        assert!(queue.dead().await.unwrap().is_empty());
+        assert!(queue.list(Some(State::Dead)).await.unwrap().is_empty());
     });
     eprintln!("{} lines captured", lines.count());
 
@@ -642,7 +642,7 @@ fn pusher_above_worker(url: &str) {
         let failed = lines.matching(0, "handler failed attempt");
         let printed: Vec<String> = failed.iter().map(|l| attempt_of(l)).collect();
         let dead = lines.matching(0, "is dead");
-        let listed = queue.dead().await.unwrap();
+        let listed = queue.list(Some(State::Dead)).await.unwrap();
         eprintln!(
             "calls {}, printed {printed:?}, {} dead line(s), Queue::dead {:?}",
             calls.load(Ordering::SeqCst),

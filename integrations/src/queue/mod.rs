@@ -8,8 +8,8 @@
 //! answer is 503 and nothing is claimed. A worker ([`Queue::run_worker`]), in
 //! the same process or another, runs your `async fn(Envelope) -> Result<(), E>`,
 //! retries it with exponential backoff and, after [`Queue::attempts`] attempts,
-//! keeps the delivery as dead: [`Queue::dead`] lists it, [`Queue::rerun`]
-//! queues it again.
+//! keeps the delivery as dead: [`Queue::list`] shows it (and every other
+//! stored delivery, with its [`State`]), [`Queue::rerun`] queues it again.
 //!
 //! The jobs are [apalis](https://docs.rs/apalis) tasks in one of its engines:
 //! SQLite (`queue-sqlite`: one file, nothing to install) or Postgres
@@ -70,7 +70,9 @@ use tower_service::Service;
 use crate::check::{self, Checked};
 use bedrud_webhook_types::RawEnvelope;
 
-use crate::{Envelope, ParseError, ResponseFuture, Verified, Verifier, WebhookRejection, body};
+use crate::{
+    Envelope, ParseError, ResponseFuture, Timestamp, Verified, Verifier, WebhookRejection, body,
+};
 
 #[cfg(feature = "queue-postgres")]
 mod postgres;
@@ -98,25 +100,85 @@ struct Job {
     body: String,
 }
 
-/// A delivery whose handler failed on every attempt, kept for [`Queue::rerun`].
+/// Where a stored delivery is in its life, as [`Queue::list`] sorts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum State {
+    /// Waiting for its first attempt.
+    Pending,
+    /// Taken by a worker, which is running it (or waiting to retry it) now.
+    Running,
+    /// Failed at least once, with attempts left: waiting for the next one.
+    Retrying,
+    /// Failed on every attempt (or was killed): kept for [`Queue::rerun`].
+    Dead,
+    /// Handled; kept for [`Queue::keep_done`], then pruned.
+    Done,
+}
+
+impl State {
+    /// Every state, in the order a delivery goes through them.
+    pub const ALL: [State; 5] = [
+        State::Pending,
+        State::Running,
+        State::Retrying,
+        State::Dead,
+        State::Done,
+    ];
+
+    /// Its name in lowercase: `pending`, `running`, `retrying`, `dead`, `done`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Running => "running",
+            State::Retrying => "retrying",
+            State::Dead => "dead",
+            State::Done => "done",
+        }
+    }
+
+    /// The state named `name` (as [`as_str`](Self::as_str) writes it).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<State> {
+        State::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A delivery in the queue, in any [`State`]: what [`Queue::list`] and
+/// [`Queue::get`] read.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Dead {
-    /// The job's id in the storage (a ULID), for [`Queue::rerun`].
+pub struct StoredDelivery {
+    /// The job's id in the storage (a ULID), for [`Queue::get`] and [`Queue::rerun`].
     pub id: String,
-    /// How many times the handler ran.
+    /// Where it is in its life.
+    pub state: State,
+    /// How many times the handler ran, as the storage last recorded it.
     pub attempts: u32,
-    /// What the last attempt returned, as apalis recorded it.
+    /// How many times the handler may run before the delivery is dead.
+    pub max_attempts: u32,
+    /// The message of the last failed attempt, when the last one failed.
     pub last_error: Option<String>,
     /// The signature's HMAC tag in lowercase hex: the delivery's identity.
     pub tag: String,
-    /// When it was received, in seconds since the Unix epoch.
-    pub received_at: i64,
+    /// When it was received (to the second).
+    pub received_at: Timestamp,
     /// The exact verified body.
     pub body: String,
+    /// When it runs next: for [`State::Pending`] and [`State::Retrying`] only.
+    pub run_at: Option<Timestamp>,
+    /// When it was handled or died: for [`State::Done`] and [`State::Dead`] only.
+    pub done_at: Option<Timestamp>,
 }
 
-impl Dead {
+impl StoredDelivery {
     /// The typed envelope of the stored body.
     ///
     /// # Errors
@@ -127,8 +189,65 @@ impl Dead {
     }
 }
 
-/// A dead row as the engines read it: id, attempts, the job, the last result.
-type DeadRow = (String, i64, Vec<u8>, Option<String>);
+/// A row as the engines read it: id, state (as [`State::as_str`]), attempts,
+/// max attempts, the job, the last result, run_at and done_at (Unix seconds).
+type Row = (
+    String,
+    String,
+    i64,
+    i64,
+    Vec<u8>,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+
+impl StoredDelivery {
+    fn from_row(row: Row) -> Result<StoredDelivery, QueueError> {
+        let (id, state, attempts, max_attempts, job, last_result, run_at, done_at) = row;
+        let Job {
+            tag,
+            received_at,
+            body,
+            ..
+        } = serde_json::from_slice(&job).map_err(storage)?;
+        let state = State::from_name(&state)
+            .ok_or_else(|| storage(format!("job {id}: unknown state {state:?}")))?;
+        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        let at = |secs: i64| Timestamp::from_unix_seconds(secs).ok();
+        let waiting = matches!(state, State::Pending | State::Retrying);
+        let finished = matches!(state, State::Done | State::Dead);
+        Ok(StoredDelivery {
+            state,
+            attempts: count(attempts),
+            max_attempts: count(max_attempts),
+            last_error: last_result.as_deref().and_then(error_text),
+            tag,
+            received_at: Timestamp::from_unix_seconds(received_at).map_err(storage)?,
+            body,
+            run_at: at(run_at).filter(|_| waiting),
+            done_at: done_at.and_then(at).filter(|_| finished),
+            id,
+        })
+    }
+}
+
+/// The message in apalis's record of an attempt: `{"Err":"…"}` gives `…`,
+/// `{"Ok":…}` nothing; anything else is shown as it is.
+fn error_text(last_result: &str) -> Option<String> {
+    use serde_json::Value;
+    match serde_json::from_str::<Value>(last_result) {
+        Ok(Value::Null) => None,
+        Ok(Value::Object(map)) if map.contains_key("Ok") => None,
+        Ok(Value::Object(map)) => match map.get("Err") {
+            Some(Value::String(message)) => Some(message.clone()),
+            Some(other) => Some(other.to_string()),
+            None => Some(last_result.to_owned()),
+        },
+        Ok(Value::String(message)) => Some(message),
+        _ => Some(last_result.to_owned()),
+    }
+}
 
 /// Why the queue could not be opened, written or read.
 #[derive(Debug, thiserror::Error)]
@@ -404,34 +523,28 @@ impl Queue {
         })
     }
 
-    /// The dead deliveries: every attempt failed.
+    /// The stored deliveries in `state` (all of them with `None`), oldest first.
     ///
     /// # Errors
     ///
     /// [`QueueError::Storage`] when the storage cannot be read.
-    pub async fn dead(&self) -> Result<Vec<Dead>, QueueError> {
-        let rows = on_engine!(&self.engine, |m, pool| m::dead(pool).await);
-        let dead = rows
-            .map_err(storage)?
-            .into_iter()
-            .map(|(id, attempts, job, last_error)| {
-                let Job {
-                    tag,
-                    received_at,
-                    body,
-                    ..
-                } = serde_json::from_slice(&job).map_err(storage)?;
-                let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
-                Ok(Dead {
-                    id,
-                    attempts,
-                    last_error,
-                    tag,
-                    received_at,
-                    body,
-                })
-            });
-        dead.collect()
+    pub async fn list(&self, state: Option<State>) -> Result<Vec<StoredDelivery>, QueueError> {
+        let state = state.map(State::as_str);
+        let rows = on_engine!(&self.engine, |m, pool| m::select(pool, state, None).await);
+        let rows = rows.map_err(storage)?.into_iter();
+        rows.map(StoredDelivery::from_row).collect()
+    }
+
+    /// The stored delivery `id`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Storage`] when the storage cannot be read.
+    pub async fn get(&self, id: &str) -> Result<Option<StoredDelivery>, QueueError> {
+        let rows = on_engine!(&self.engine, |m, pool| m::select(pool, None, Some(id))
+            .await);
+        let row = rows.map_err(storage)?.into_iter().next();
+        row.map(StoredDelivery::from_row).transpose()
     }
 
     /// Queues the dead delivery `id` again, with all its attempts. Returns
@@ -514,7 +627,7 @@ impl<Res, Err: fmt::Display> Policy<Task<Job>, Res, Err> for Retry {
             #[cfg(feature = "metrics")]
             metrics::counter!("bedrud_webhook_dead_total").increment(1);
             tracing::error!(%id, %event, %error, "a delivery is dead after {n} failed attempts; \
-                `bedrud-webhook dead list` shows it, `dead rerun` runs it again");
+                `bedrud-webhook deliveries list --state dead` shows it, `deliveries rerun` runs it again");
         }
         next?;
         let backoff = self

@@ -6,7 +6,7 @@ use apalis::prelude::TaskSink;
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{DeadRow, Job, QUEUE, QueueError, Task, WRITE_TIMEOUT, storage};
+use super::{Job, QUEUE, QueueError, Row, Task, WRITE_TIMEOUT, storage};
 
 /// The engine's name, for `Debug`.
 pub(super) const NAME: &str = "sqlite";
@@ -66,13 +66,25 @@ pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Erro
     Ok(done.rows_affected())
 }
 
-// apalis lists by status only; "dead" is Failed with no attempt left.
-pub(super) async fn dead(pool: &Pool) -> Result<Vec<DeadRow>, sqlx::Error> {
+// apalis's statuses as our states: Queued and Running are taken by a worker;
+// Killed is never taken again, so dead like Failed with no attempt left.
+pub(super) async fn select(
+    pool: &Pool,
+    state: Option<&str>,
+    id: Option<&str>,
+) -> Result<Vec<Row>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, attempts, job, last_result FROM Jobs WHERE job_type = ?1 \
-         AND status = 'Failed' AND attempts >= max_attempts ORDER BY done_at, id",
+        "SELECT * FROM (SELECT id, CASE WHEN status = 'Done' THEN 'done' \
+         WHEN status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts) THEN 'dead' \
+         WHEN status IN ('Queued', 'Running') THEN 'running' \
+         WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END AS state, \
+         attempts, max_attempts, job, last_result, run_at, done_at FROM Jobs \
+         WHERE job_type = ?1 AND (?3 IS NULL OR id = ?3)) \
+         WHERE ?2 IS NULL OR state = ?2 ORDER BY id",
     )
     .bind(QUEUE)
+    .bind(state)
+    .bind(id)
     .fetch_all(pool)
     .await
 }
@@ -83,7 +95,7 @@ pub(super) async fn rerun(pool: &Pool, id: &str) -> Result<u64, sqlx::Error> {
     let rerun = sqlx::query(
         "UPDATE Jobs SET status = 'Pending', attempts = 0, lock_by = NULL, lock_at = NULL, \
          done_at = NULL, run_at = strftime('%s', 'now') WHERE id = ?1 AND job_type = ?2 \
-         AND status = 'Failed' AND attempts >= max_attempts",
+         AND (status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts))",
     );
     let rerun = rerun.bind(id).bind(QUEUE).execute(pool).await?;
     Ok(rerun.rows_affected())
