@@ -312,7 +312,6 @@ impl Queue {
     /// serve it to operators only, behind authentication off loopback.
     #[cfg(feature = "dashboard")]
     #[cfg_attr(docsrs, doc(cfg(feature = "dashboard")))]
-    #[must_use]
     pub fn dashboard(&self) -> axum::Router {
         use apalis_board_api::framework::{ApiBuilder, RegisterRoute};
         let api = ApiBuilder::new(axum::Router::new());
