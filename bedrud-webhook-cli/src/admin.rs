@@ -1,6 +1,8 @@
 //! `listen --admin ADDR`: the operator's listener, apart from the webhook
-//! port: `GET /metrics` in Prometheus text. Bound to loopback unless told
-//! otherwise; on any other address it requires a bearer token.
+//! port: `GET /metrics` in Prometheus text and, with `--queue`, the
+//! deliveries dashboard at `/` (apalis-board, API under `/api/v1`). Bound to
+//! loopback unless told otherwise; on any other address it requires a bearer
+//! token, for the dashboard too.
 
 use std::net::SocketAddr;
 
@@ -11,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bedrud_webhook::queue::Queue;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use subtle::ConstantTimeEq;
 
@@ -30,8 +33,13 @@ pub(crate) fn address(admin: &str) -> anyhow::Result<SocketAddr> {
 }
 
 /// Installs the metrics recorder and serves it on `addr` (already checked
-/// against the token rule); returns the bound address.
-pub(crate) async fn serve(addr: SocketAddr, token: Option<String>) -> anyhow::Result<SocketAddr> {
+/// against the token rule), with `queue`'s dashboard if given; returns the
+/// bound address.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    token: Option<String>,
+    queue: Option<&Queue>,
+) -> anyhow::Result<SocketAddr> {
     if !addr.ip().is_loopback() && token.is_none() {
         return Err(usage(format!(
             "--admin {addr} is not a loopback address: set --admin-token (or its file or \
@@ -43,10 +51,14 @@ pub(crate) async fn serve(addr: SocketAddr, token: Option<String>) -> anyhow::Re
     let handle = recorder
         .install_recorder()
         .context("cannot install the metrics recorder")?;
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/metrics", get(metrics))
-        .with_state(handle)
-        .layer(middleware::from_fn_with_state(token, authorize));
+        .with_state(handle);
+    if let Some(queue) = queue {
+        app = app.merge(queue.dashboard());
+    }
+    // Last, so that it covers every route, the dashboard's included.
+    let app = app.layer(middleware::from_fn_with_state(token, authorize));
     let listener = tokio::net::TcpListener::bind(addr).await;
     let listener = listener.with_context(|| format!("cannot listen on --admin {addr}"))?;
     let bound = listener.local_addr()?;

@@ -255,8 +255,9 @@ pub(crate) struct ListenArgs {
     /// stored). `bedrud-webhook deliveries` lists them and their fate.
     #[arg(long, value_name = "FILE")]
     pub(crate) queue: Option<String>,
-    /// Serve GET /metrics (Prometheus text) on this other address: PORT
-    /// alone binds 127.0.0.1. Any non-loopback address needs a token.
+    /// Serve GET /metrics (Prometheus text) on this other address, and with
+    /// --queue the deliveries dashboard at / (apalis-board): PORT alone
+    /// binds 127.0.0.1. Any non-loopback address needs a token.
     #[arg(long, value_name = "[IP:]PORT")]
     pub(crate) admin: Option<String>,
     /// The bearer token the admin listener requires (Authorization:

@@ -228,8 +228,12 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
             Some(file) => Some(secrets::read_token(file)?),
             None => args.admin_token.clone(),
         };
-        let bound = crate::admin::serve(crate::admin::address(admin)?, token).await?;
+        let address = crate::admin::address(admin)?;
+        let bound = crate::admin::serve(address, token, receiver.queue.as_ref()).await?;
         err(format!("metrics on http://{bound}/metrics"));
+        if receiver.queue.is_some() {
+            err(format!("deliveries dashboard on http://{bound}/"));
+        }
     }
     let (stop, stopped) = oneshot::channel();
     let max = args.max_connections as usize;

@@ -26,6 +26,7 @@
 //! | `delivery` | the `delivery` module: genuinely signed requests for your tests, byte for byte what Bedrud sends; no network client |
 //! | `queue-sqlite` | the `queue` module on SQLite: store each verified delivery, answer 202, process it in a worker with retries (apalis) |
 //! | `queue-postgres` | the `queue` module on Postgres, for several replicas |
+//! | `dashboard` | `queue::Queue::dashboard`: an axum router serving the deliveries dashboard (apalis-board's API and UI); with a queue engine |
 //! | `sender` | the `sender` module: posts deliveries over HTTP(S) as Bedrud does (hyper, rustls) |
 //!
 //! # For maintainers: the map

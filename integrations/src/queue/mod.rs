@@ -424,6 +424,27 @@ impl Queue {
         }
     }
 
+    /// The deliveries dashboard (apalis-board 1.0) as an axum router: its UI
+    /// at `/`, its JSON API under `/api/v1` (the queue's tasks by state, one
+    /// task's stored delivery, attempts and last result, the workers). The
+    /// API can push a task (`PUT /api/v1/queues/bedrud-deliveries/tasks`):
+    /// serve it to operators only, behind authentication off loopback.
+    #[cfg(feature = "dashboard")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dashboard")))]
+    pub fn dashboard(&self) -> axum::Router {
+        use apalis_board_api::framework::{ApiBuilder, RegisterRoute};
+        let api = ApiBuilder::new(axum::Router::new());
+        let api = on_engine!(&self.engine, |m, pool| api
+            .register(QUEUE, m::storage_of(pool))
+            .build());
+        // Unknown API paths (the UI's `/events` stream, not built) are 404,
+        // not the UI's page.
+        let api = api.fallback(|| async { StatusCode::NOT_FOUND });
+        axum::Router::new()
+            .nest("/api/v1", api)
+            .fallback_service(apalis_board_api::ui::ServeUI::new())
+    }
+
     /// Pushes a checked delivery: `Ok` once committed, else the 503 (logged).
     async fn commit<T>(&self, checked: Checked<T>) -> Result<(), WebhookRejection> {
         self.push(checked.body, &checked.tag)

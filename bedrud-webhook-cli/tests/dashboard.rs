@@ -1,0 +1,261 @@
+//! `listen --queue FILE --admin PORT`: the deliveries dashboard (apalis-board)
+//! at `/` of the admin listener, seen through a real browser.
+//!
+//! - a delivery whose handler failed its one attempt is dead in the queue;
+//! - headless Chromium (Debian's `chromium`, which `.ci/test` installs)
+//!   renders the dashboard's page of the queue's failed tasks, which shows
+//!   the dead delivery's id, and the task's page, which shows its state,
+//!   its attempts and its stored body (the event). Not its last error:
+//!   apalis-sqlite 1.0.0 does not read `last_result` into the tasks it lists;
+//! - the UI is read-only (its API client only GETs): the re-run goes through
+//!   the dashboard's API as the UI would, `GET` of the task then `PUT` of its
+//!   stored delivery on the queue's tasks, and a worker whose handler now
+//!   succeeds handles it;
+//! - with a token the dashboard, its API included, answers 401 without it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bedrud_webhook::Envelope;
+use bedrud_webhook::queue::Queue;
+use common::{GOLDEN, Listener, SECRET};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const TASKS: &str = "/api/v1/queues/bedrud-deliveries/tasks";
+
+/// A fresh directory for this test, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "bedrud-webhook-dashboard-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The admin address from `listen`'s "deliveries dashboard on http://ADDR/".
+fn dashboard_addr(listener: &mut Listener) -> String {
+    loop {
+        let line = listener.stderr_line();
+        if let Some(rest) = line.strip_prefix("deliveries dashboard on http://") {
+            return rest.trim_end_matches('/').to_owned();
+        }
+    }
+}
+
+/// One HTTP/1.0 request (no chunked answers): status and body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+/// The DOM headless Chromium renders for `url` (its wasm run, its API
+/// fetched), in a profile of its own under `dir`.
+fn rendered(dir: &Path, url: &str) -> String {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: apt-get install chromium (.ci/test does)"
+    );
+    let profile = dir.join(format!("chromium-{}", url.len()));
+    let output = Command::new("timeout")
+        .arg("90")
+        .arg(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "chromium failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    dom
+}
+
+/// Retries `check` on fresh renderings of `url`: the page fetches its data
+/// after it loads.
+fn rendered_with(dir: &Path, url: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let mut dom = String::new();
+    for _ in 0..3 {
+        dom = rendered(dir, url);
+        if check(&dom) {
+            return dom;
+        }
+    }
+    panic!("the dashboard at {url} never showed {what}; last DOM:\n{dom}");
+}
+
+async fn until<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_a_dead_delivery_and_its_api_runs_it_again() {
+    let dir = TempDir::new("dead");
+    let file = dir.0.join("q.db");
+    let file = file.to_str().unwrap();
+
+    // A dead delivery: one attempt, and a handler that fails it.
+    let queue = Queue::connect(file).await.unwrap().attempts(1);
+    let (body, signature) = GOLDEN[0];
+    let tag: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&signature["sha256=".len()..][i..i + 2], 16).unwrap())
+        .collect();
+    let tag: [u8; 32] = tag.try_into().unwrap();
+    queue
+        .push(body.as_bytes().to_vec().into(), &tag)
+        .await
+        .unwrap();
+    let failing = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            let fail = |_: Envelope| async { Err::<(), _>("the room service is down") };
+            queue.run_worker(fail).await;
+        }
+    });
+    until("the delivery to be dead", || async {
+        queue
+            .list(Some(bedrud_webhook::queue::State::Dead))
+            .await
+            .unwrap()
+            .len()
+            == 1
+    })
+    .await;
+    failing.abort();
+    let dead = queue
+        .list(Some(bedrud_webhook::queue::State::Dead))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(dead.attempts, 1);
+
+    let mut listener = Listener::start(&["--secret", SECRET, "--queue", file, "--admin", "0"], &[]);
+    let addr = dashboard_addr(&mut listener);
+
+    // The browser: the queue's failed tasks, then the dead one's page.
+    let failed = format!("http://{addr}/queues/bedrud-deliveries/Failed");
+    rendered_with(&dir.0, &failed, "the dead delivery's id", |dom| {
+        dom.contains(&dead.id)
+    });
+    let page = format!("http://{addr}/queues/bedrud-deliveries/tasks/{}", dead.id);
+    // Its state, attempts and stored delivery; not its last error: apalis's
+    // SQL engines (1.0.0) do not read `last_result` into the task they list
+    // (`bedrud-webhook dead` shows it).
+    let dom = rendered_with(&dir.0, &page, "the delivery's body", |dom| {
+        dom.contains("room.ended")
+    });
+    assert!(dom.contains(&dead.tag), "the stored delivery's tag: {dom}");
+    assert!(dom.contains(">Failed<"), "its state: {dom}");
+    assert!(dom.contains("Attempt: 1<"), "its attempts: {dom}");
+
+    // The re-run, through the dashboard's API: the task as the UI reads it,
+    // then its stored delivery pushed again on the queue's tasks.
+    let (status, task) = http(&addr, "GET", &format!("{TASKS}/{}", dead.id), None, "");
+    assert_eq!(status, 200, "{task}");
+    let task: serde_json::Value = serde_json::from_str(&task).unwrap();
+    let job = serde_json::to_string(&task["args"]).unwrap();
+    assert!(job.contains(&dead.tag), "{job}");
+    let (status, answer) = http(&addr, "PUT", TASKS, None, &job);
+    assert_eq!(status, 200, "{answer}");
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let succeeding = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            let handle = move |envelope: Envelope| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(envelope.event.name().to_owned()).unwrap();
+                    Ok::<(), std::convert::Infallible>(())
+                }
+            };
+            queue.run_worker(handle).await;
+        }
+    });
+    let handled = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await;
+    succeeding.abort();
+    assert_eq!(handled.unwrap().as_deref(), Some("room.ended"));
+
+    // The worker's metrics are still on the same listener.
+    let (status, _) = http(&addr, "GET", "/metrics", None, "");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn with_a_token_the_dashboard_and_its_api_need_it() {
+    let dir = TempDir::new("token");
+    let file = dir.0.join("q.db");
+    let file = file.to_str().unwrap();
+    let token = "an-admin-token-for-the-test";
+    let mut listener = Listener::start(
+        &["--secret", SECRET, "--queue", file, "--admin", "0"],
+        &[("BEDRUD_WEBHOOK_ADMIN_TOKEN", token)],
+    );
+    let addr = dashboard_addr(&mut listener);
+    for path in [
+        "/",
+        "/queues/bedrud-deliveries/Failed",
+        TASKS,
+        "/api/v1/queues",
+    ] {
+        assert_eq!(http(&addr, "GET", path, None, "").0, 401, "{path}");
+        assert_eq!(http(&addr, "GET", path, Some(token), "").0, 200, "{path}");
+    }
+    assert_eq!(http(&addr, "PUT", TASKS, None, "{}").0, 401);
+    let (status, page) = http(&addr, "GET", "/", Some(token), "");
+    assert_eq!(status, 200);
+    assert!(page.contains("apalis-board-web"), "{page}");
+    listener.assert_never_printed(token);
+}
