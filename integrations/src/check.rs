@@ -198,6 +198,10 @@ pub(crate) fn describe_metrics() {
             "Runs of the queue worker's handler, by result (ok, error)");
         describe_counter!("bedrud_webhook_dead_total",
             "Queued deliveries whose handler failed every attempt");
+        describe_gauge!("bedrud_webhook_queue_deliveries",
+            "Stored deliveries by state (pending, running, retrying, dead), counted every 15 s by the worker");
+        describe_gauge!("bedrud_webhook_queue_oldest_pending_seconds", Unit::Seconds,
+            "How long the oldest pending delivery has waited for its first attempt");
     });
 }
 

@@ -39,6 +39,7 @@
 //! for [`UNCHECKED_TTL`], and the in-memory store's capacity is then the only
 //! bound (a replay older than the last `capacity` deliveries gets through).
 
+use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
@@ -68,11 +69,9 @@ pub const UNCHECKED_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// outage under load), a failed one is left to expire with its TTL.
 pub const MAX_RELEASES_PENDING: usize = 10_000;
 
-/// An error from a [`ReplayStore`]; logged, never sent to the client.
-pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
-
-/// What a [`ReplayStore`] returns.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+/// What a [`ReplayStore`] returns: its error is logged, never sent to the client.
+pub type StoreFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, Box<dyn Error + Send + Sync>>> + Send + 'a>>;
 
 /// Where the guard keeps the tags it has seen: [`MemoryStore`],
 /// [`RedisStore`](redis::RedisStore), or your own shared store.

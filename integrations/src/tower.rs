@@ -5,7 +5,7 @@
 //! verifies it and parses the typed [`Envelope`](crate::Envelope). The inner service is then
 //! called with the exact verified bytes as its body (`Full<Bytes>`) and the
 //! [`Envelope`](crate::Envelope) in the request's extensions. Every other request is answered
-//! by the layer itself with [`WebhookRejection::to_response`] (401, 400, 408
+//! by the layer itself with [`WebhookRejection::to_response`](crate::WebhookRejection::to_response) (401, 400, 408
 //! or 413), and the inner service never sees it. Responses are
 //! `Either<ResBody, String>`: the inner service's body, or a rejection's text.
 //! A refusal is logged with the peer address when the request's extensions

@@ -685,3 +685,46 @@ fn attempts_stored_by_the_pusher_above_the_workers_postgres() {
     let pg = Postgres::start("ops-attempts");
     pusher_above_worker(&pg.url);
 }
+
+/// The worker counts the stored deliveries by state for the gauges: two
+/// deliveries whose handler fails their only attempt are `dead` 2, and
+/// nothing is pending.
+#[test]
+fn the_worker_gauges_the_queue_by_state() {
+    let _turn = WORKERS.lock().unwrap_or_else(PoisonError::into_inner);
+    prometheus();
+    let dir = temp_dir("ops-gauges");
+    let url = dir.join("q.db").to_str().unwrap().to_owned();
+    let gauge = |state: &str| {
+        let label = format!(r#"state="{state}""#);
+        sample("bedrud_webhook_queue_deliveries", &[&label])
+    };
+    captured(|lines| async move {
+        let queue = Queue::connect(&url).await.unwrap().attempts(1);
+        for (n, tag) in [[5; 32], [6; 32]].iter().enumerate() {
+            let body = stamped(&format!("r-gauge-{n}"), Timestamp::now())
+                .body()
+                .clone();
+            queue.push(body, tag).await.unwrap();
+        }
+        let calls = Arc::new(AtomicUsize::new(0));
+        let worker = tokio::spawn({
+            let (queue, handler) = (queue.clone(), failing(usize::MAX, &calls));
+            async move { queue.run_worker(handler).await }
+        });
+        until(20, "both deliveries dead", &lines, || {
+            lines.matching(0, "is dead").len() == 2
+        })
+        .await;
+        // The gauges are counted every 15 s.
+        until(20, "the dead gauge", &lines, || gauge("dead") == 2.0).await;
+        worker.abort();
+        let _ = worker.await;
+        assert_eq!(queue.list(Some(State::Dead)).await.unwrap().len(), 2);
+    });
+    assert_eq!((gauge("pending"), gauge("running")), (0.0, 0.0));
+    assert_eq!(
+        sample("bedrud_webhook_queue_oldest_pending_seconds", &[]),
+        0.0
+    );
+}

@@ -74,6 +74,16 @@ use crate::{
     Envelope, ParseError, ResponseFuture, Timestamp, Verified, Verifier, WebhookRejection, body,
 };
 
+/// A stored row's [`State`] in SQL, the same for both engines.
+macro_rules! state_of_row {
+    () => {
+        "CASE WHEN status = 'Done' THEN 'done' \
+         WHEN status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts) THEN 'dead' \
+         WHEN status IN ('Queued', 'Running') THEN 'running' \
+         WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END"
+    };
+}
+
 #[cfg(feature = "queue-postgres")]
 mod postgres;
 #[cfg(feature = "queue-sqlite")]
@@ -493,7 +503,42 @@ impl Queue {
                 }
             }
         };
-        futures_util::future::join(work, prune).await;
+        // The state gauges, every 15 s (feature `metrics`).
+        #[cfg(feature = "metrics")]
+        let gauges = async {
+            let mut every = tokio::time::interval(Duration::from_secs(15));
+            loop {
+                every.tick().await;
+                if let Err(error) = self.gauge_states().await {
+                    tracing::warn!(%error, "could not count the stored deliveries");
+                }
+            }
+        };
+        #[cfg(not(feature = "metrics"))]
+        let gauges = std::future::pending::<()>();
+        futures_util::future::join3(work, prune, gauges).await;
+    }
+
+    /// Sets `bedrud_webhook_queue_deliveries{state}` and
+    /// `bedrud_webhook_queue_oldest_pending_seconds` from the storage.
+    #[cfg(feature = "metrics")]
+    async fn gauge_states(&self) -> Result<(), QueueError> {
+        let counts = on_engine!(&self.engine, |m, pool| m::counts(pool).await);
+        let counts = counts.map_err(storage)?;
+        let of = |state: State| counts.iter().find(|(s, ..)| s == state.as_str());
+        crate::check::describe_metrics();
+        for state in [State::Pending, State::Running, State::Retrying, State::Dead] {
+            let n = of(state).map_or(0, |(_, n, _)| *n);
+            metrics::gauge!("bedrud_webhook_queue_deliveries", "state" => state.as_str())
+                .set(n as f64);
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let oldest = of(State::Pending).and_then(|(.., at)| *at);
+        let age = oldest.map_or(0, |at| (i64::try_from(now).unwrap_or(i64::MAX) - at).max(0));
+        metrics::gauge!("bedrud_webhook_queue_oldest_pending_seconds").set(age as f64);
+        Ok(())
     }
 
     /// One apalis worker run, until its first error. Driven as a stream (as

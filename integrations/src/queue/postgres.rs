@@ -78,21 +78,30 @@ pub(super) async fn select(
     state: Option<&str>,
     id: Option<&str>,
 ) -> Result<Vec<Row>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT * FROM (SELECT id, CASE WHEN status = 'Done' THEN 'done' \
-         WHEN status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts) THEN 'dead' \
-         WHEN status IN ('Queued', 'Running') THEN 'running' \
-         WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END AS state, \
-         attempts::int8, max_attempts::int8, job, last_result::text, \
-         extract(epoch FROM run_at)::int8, extract(epoch FROM done_at)::int8 \
-         FROM apalis.jobs WHERE job_type = $1 AND ($3::text IS NULL OR id = $3)) AS j \
-         WHERE $2::text IS NULL OR state = $2 ORDER BY id",
-    )
+    sqlx::query_as(concat!(
+        "SELECT * FROM (SELECT id, ",
+        state_of_row!(),
+        " AS state, attempts::int8, max_attempts::int8, job, last_result::text, \
+             extract(epoch FROM run_at)::int8, extract(epoch FROM done_at)::int8 \
+             FROM apalis.jobs WHERE job_type = $1 AND ($3::text IS NULL OR id = $3)) AS j \
+             WHERE $2::text IS NULL OR state = $2 ORDER BY id"
+    ))
     .bind(QUEUE)
     .bind(state)
     .bind(id)
     .fetch_all(pool)
     .await
+}
+
+/// How many deliveries are in each state, and the oldest `run_at` of each.
+#[cfg(feature = "metrics")]
+pub(super) async fn counts(pool: &Pool) -> Result<Vec<(String, i64, Option<i64>)>, sqlx::Error> {
+    let counts = concat!(
+        "SELECT state, count(*), min(extract(epoch FROM run_at))::int8 FROM (SELECT ",
+        state_of_row!(),
+        " AS state, run_at FROM apalis.jobs WHERE job_type = $1) AS j GROUP BY state"
+    );
+    sqlx::query_as(counts).bind(QUEUE).fetch_all(pool).await
 }
 
 // apalis 1.0 has no re-run for this engine: one UPDATE on its schema (pinned

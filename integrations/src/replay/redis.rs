@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, ExistenceCheck, Script, SetExpiry, SetOptions};
 
-use super::{ReplayStore, StoreError, StoreFuture};
+use super::{ReplayStore, StoreFuture};
 
 /// How long one store call may take before the delivery is answered 503
 /// (or, [failing open](super::ReplayGuardLayer::fail_open), run unchecked):
@@ -88,7 +88,9 @@ fn key(tag: &[u8; 32]) -> String {
 }
 
 /// `call` within [`CALL_TIMEOUT`].
-async fn bounded<T>(call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+async fn bounded<T>(
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Box<dyn std::error::Error + Send + Sync>> {
     match tokio::time::timeout(CALL_TIMEOUT, call).await {
         Ok(result) => Ok(result?),
         Err(elapsed) => Err(elapsed.into()),
