@@ -656,6 +656,8 @@ fn slow_worker(database_url: &str, slow_secs: u64) -> Running {
 }
 
 fn worker_killed_mid_handler(test: &str, database_url: &str) {
+    // The CLI lists the deliveries meanwhile: built (if stale) before the clock runs.
+    common::binaries();
     let rt = runtime();
     let queue = rt.block_on(Queue::connect(database_url)).unwrap();
     let url = rt.block_on(serve_queue(&queue));
@@ -678,6 +680,24 @@ fn worker_killed_mid_handler(test: &str, database_url: &str) {
     first.kill();
     let killed_at = Instant::now();
     assert!(!first.log().contains("handled slow-1"), "{}", first.log());
+    // Meanwhile the operator sees it as running (its worker's lock stands).
+    let (listed, running) = common::cli(&[
+        "deliveries",
+        "list",
+        "--state",
+        "running",
+        "--queue",
+        database_url,
+    ]);
+    assert!(listed, "{running}");
+    let rows = running
+        .lines()
+        .filter(|l| l.contains("  running  "))
+        .count();
+    assert!(
+        rows == 1 && running.lines().any(|l| l == "1 running"),
+        "{test}: the killed worker's delivery, listed as running:\n{running}"
+    );
     let second = slow_worker(database_url, 0);
     second.wait_for(40, "started slow-1");
     let restarted_after = killed_at.elapsed();
