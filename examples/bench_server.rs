@@ -57,6 +57,10 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("{addr:?} is not a socket address such as {DEFAULT_ADDR}"))?;
     let secret = std::env::var("BEDRUD_WEBHOOK_SECRET").unwrap_or_else(|_| DEFAULT_SECRET.into());
     let verifier = Verifier::new(Secret::new(secret).context("BEDRUD_WEBHOOK_SECRET")?);
+    // BENCH_METRICS=1: the library's metrics recorded, as a server exporting them would.
+    if std::env::var_os("BENCH_METRICS").is_some() {
+        metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    }
 
     match framework.as_str() {
         "axum" => current_thread()?.block_on(axum_server::serve(addr, verifier)),
