@@ -127,60 +127,24 @@ fn tally(sent: &[Sent]) -> BTreeMap<String, usize> {
 }
 
 /// The room id of each delivery stored in the queue at `url` (a SQLite file
-/// or a postgres:// URL), from the job bodies.
+/// or a postgres:// URL), read through `Queue::list`.
 async fn stored_rooms(url: &str) -> Vec<String> {
-    let jobs: Vec<Vec<u8>> = if url.starts_with("postgres://") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let jobs = sqlx::query_scalar("SELECT job FROM apalis.jobs")
-            .fetch_all(&pool)
-            .await;
-        pool.close().await;
-        jobs.unwrap()
-    } else {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
-            .await
-            .unwrap();
-        let jobs = sqlx::query_scalar("SELECT job FROM Jobs")
-            .fetch_all(&pool)
-            .await;
-        pool.close().await;
-        jobs.unwrap()
+    let stored = Queue::connect(url).await.unwrap().list(None).await.unwrap();
+    let room = |delivery: &bedrud_webhook::queue::StoredDelivery| match delivery.envelope() {
+        Ok(bedrud_webhook::Envelope {
+            event: Event::RoomCreated(room),
+            ..
+        }) => room.room_id,
+        other => panic!("{other:?}"),
     };
-    jobs.iter()
-        .map(|job| {
-            // The stored form: `{"v":1,"tag":…,"received_at":…,"body":"<the JSON body>"}`.
-            let job: serde_json::Value = serde_json::from_slice(job).unwrap();
-            let body = job["body"].as_str().unwrap();
-            match bedrud_webhook::Envelope::from_slice(body.as_bytes())
-                .unwrap()
-                .event
-            {
-                Event::RoomCreated(room) => room.room_id,
-                other => panic!("{other:?}"),
-            }
-        })
-        .collect()
+    stored.iter().map(room).collect()
 }
 
 /// How many stored deliveries are recorded as handled.
-async fn done_count(url: &str) -> i64 {
-    if url.starts_with("postgres://") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let done = sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE status = 'Done'")
-            .fetch_one(&pool)
-            .await;
-        pool.close().await;
-        done.unwrap()
-    } else {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
-            .await
-            .unwrap();
-        let done = sqlx::query_scalar("SELECT count(*) FROM Jobs WHERE status = 'Done'")
-            .fetch_one(&pool)
-            .await;
-        pool.close().await;
-        done.unwrap()
-    }
+async fn done_count(url: &str) -> usize {
+    let queue = Queue::connect(url).await.unwrap();
+    let done = queue.list(Some(bedrud_webhook::queue::State::Done)).await;
+    done.unwrap().len()
 }
 
 /// A tmpfs, or `None` after saying why the test is skipped.
