@@ -7,13 +7,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+#[cfg(feature = "metrics")]
+use std::time::Instant;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::HeaderName;
 
 use crate::replay::ReplayCheck;
-use crate::{Envelope, EventKind, Verified, Verifier, VerifyError, WebhookRejection, headers};
+use crate::{Envelope, Verified, Verifier, VerifyError, WebhookRejection, headers};
 
 /// A request's header map: `http`'s, or actix-web's (`http` 0.2).
 #[derive(Clone, Copy)]
@@ -122,9 +124,10 @@ pub(crate) async fn check<'v, T, R>(
 where
     R: Future<Output = Result<Bytes, WebhookRejection>>,
 {
-    let started = Instant::now();
-    // The verified body's event, once there is one; else the header's.
-    let mut signed_event = None;
+    // For the metrics: when the check began, and the verified body's event
+    // once there is one (else the header's is counted).
+    #[cfg(feature = "metrics")]
+    let (started, mut signed_event) = (Instant::now(), None);
     let checked = async {
         if !request.post {
             return Err(WebhookRejection::MethodNotAllowed);
@@ -140,7 +143,10 @@ where
             Err(e) => return Err(e.into()),
         };
         all_clear();
-        signed_event = Some(label(Some(verified.envelope.event().as_bytes())));
+        #[cfg(feature = "metrics")]
+        {
+            signed_event = Some(label(Some(verified.envelope.event().as_bytes())));
+        }
         let (value, tag) = (keep(&verified)?, verified.tag);
         if let Some(replay) = request.replay {
             replay.admit(tag).await?;
@@ -148,8 +154,11 @@ where
         Ok(Checked { value, body, tag })
     };
     let checked = checked.await;
-    let event = signed_event.unwrap_or_else(|| label(request.headers.event()));
-    record(checked.as_ref().map(drop), event, started);
+    #[cfg(feature = "metrics")]
+    {
+        let event = signed_event.unwrap_or_else(|| label(request.headers.event()));
+        record(checked.as_ref().map(drop), event, started);
+    }
     if let Err(rejection) = &checked {
         log(rejection, request.headers.event(), request.peer);
     }
@@ -158,7 +167,9 @@ where
 
 /// The metric label for an event name: a known one, or `unknown` (a label
 /// never takes an unbounded value).
+#[cfg(feature = "metrics")]
 fn label(event: Option<&[u8]>) -> &'static str {
+    use crate::EventKind;
     let name = event.and_then(|e| std::str::from_utf8(e).ok());
     name.and_then(EventKind::from_name)
         .map_or("unknown", EventKind::as_str)
@@ -166,20 +177,17 @@ fn label(event: Option<&[u8]>) -> &'static str {
 
 /// Counts a decision in `bedrud_webhook_deliveries_total` and times the
 /// check (feature `metrics`).
-#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+#[cfg(feature = "metrics")]
 fn record(decided: Result<(), &WebhookRejection>, event: &'static str, started: Instant) {
-    #[cfg(feature = "metrics")]
-    {
-        describe_metrics();
-        let (outcome, reason) = match decided {
-            Ok(()) => ("accepted", ""),
-            Err(WebhookRejection::Duplicate) => ("duplicate", "duplicate"),
-            Err(rejection) => ("refused", rejection.reason()),
-        };
-        let labels = [("outcome", outcome), ("reason", reason), ("event", event)];
-        metrics::counter!("bedrud_webhook_deliveries_total", &labels).increment(1);
-        metrics::histogram!("bedrud_webhook_check_duration_seconds").record(started.elapsed());
-    }
+    describe_metrics();
+    let (outcome, reason) = match decided {
+        Ok(()) => ("accepted", ""),
+        Err(WebhookRejection::Duplicate) => ("duplicate", "duplicate"),
+        Err(rejection) => ("refused", rejection.reason()),
+    };
+    let labels = [("outcome", outcome), ("reason", reason), ("event", event)];
+    metrics::counter!("bedrud_webhook_deliveries_total", &labels).increment(1);
+    metrics::histogram!("bedrud_webhook_check_duration_seconds").record(started.elapsed());
 }
 
 /// Describes the crate's metrics to the recorder, once, on first use.
