@@ -73,12 +73,18 @@ pub(crate) enum Command {
     ///   # One JSON line per request, for jq
     ///   bedrud-webhook listen --secret-file bedrud.secret --json | jq .event
     ///
+    ///   # A relay: store each delivery, then forward it to an app in any
+    ///   # language, signed per Standard Webhooks, retried until it is taken
+    ///   bedrud-webhook listen --secret-file bedrud.secret --queue relay.db \
+    ///     --forward-to http://127.0.0.1:8000/hooks \
+    ///     --forward-secret-file app.whsec
+    ///
     ///   # A sender's conformance check in CI: 6 deliveries within 60 s,
     ///   # exit 1 if any was refused or departs from Bedrud's wire format
     ///   bedrud-webhook listen --secret-file bedrud.secret --strict \
     ///     --count 6 --timeout 60 --json > report.jsonl
     #[command(verbatim_doc_comment)]
-    Listen(ListenArgs),
+    Listen(Box<ListenArgs>),
     /// Send what Bedrud would send for an event, and print the answer.
     ///
     /// Prints the status and latency, as Bedrud's Test button shows them,
@@ -255,6 +261,40 @@ pub(crate) struct ListenArgs {
     /// stored). `bedrud-webhook deliveries` lists them and their fate.
     #[arg(long, value_name = "FILE")]
     pub(crate) queue: Option<String>,
+    /// With --queue: a relay. A worker here POSTs each stored delivery to
+    /// this URL (Bedrud's exact body, signed per Standard Webhooks with
+    /// --forward-secret); the app's 2xx completes it, anything else is a
+    /// failed attempt, retried until dead. Redirects are not followed.
+    #[arg(long, value_name = "APP_URL", requires = "queue")]
+    pub(crate) forward_to: Option<String>,
+    /// The Standard Webhooks secret (whsec_...) the app verifies with.
+    /// Default: $BEDRUD_WEBHOOK_FORWARD_SECRET, else one is generated and
+    /// shown once. Others can see it in the process list: prefer the file.
+    #[arg(long, value_name = "whsec_...", env = "BEDRUD_WEBHOOK_FORWARD_SECRET")]
+    #[arg(hide_env_values = true)]
+    pub(crate) forward_secret: Option<String>,
+    /// A file holding the forwarding secret (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE", requires = "forward_to")]
+    #[arg(conflicts_with = "forward_secret")]
+    pub(crate) forward_secret_file: Option<PathBuf>,
+    /// How long the app has to answer each forwarded attempt.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        requires = "forward_to"
+    )]
+    #[arg(value_parser = positive_seconds)]
+    pub(crate) forward_timeout: f64,
+    /// With --queue: how many times a delivery is tried before it is dead.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "queue")]
+    #[arg(value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) attempts: u32,
+    /// With --queue: the wait before the first retry, doubled (with jitter)
+    /// for each next one, up to 300 s.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, requires = "queue")]
+    #[arg(value_parser = positive_seconds)]
+    pub(crate) backoff: f64,
     /// Serve GET /metrics (Prometheus text) on this other address, and with
     /// --queue the deliveries dashboard at / (apalis-board): PORT alone
     /// binds 127.0.0.1. Any non-loopback address needs a token.
@@ -274,6 +314,14 @@ pub(crate) struct ListenArgs {
         requires = "admin"
     )]
     pub(crate) admin_token_file: Option<PathBuf>,
+}
+
+/// A number of seconds above zero, fractions allowed.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 86_400.0 => Ok(secs),
+        _ => Err("expected seconds above 0 and at most 86400, such as 10 or 0.5".into()),
+    }
 }
 
 /// `trigger`.

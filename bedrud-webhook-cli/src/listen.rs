@@ -209,6 +209,16 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
             )
         }
     };
+    // A relay's flags are checked before anything listens.
+    let forward = match &args.forward_to {
+        Some(url) => {
+            let secret = args.forward_secret.as_deref();
+            let secret = crate::relay::secret(secret, args.forward_secret_file.as_ref())?;
+            let timeout = Duration::from_secs_f64(args.forward_timeout);
+            Some(crate::relay::Forward::new(url, &secret, timeout)?)
+        }
+        None => None,
+    };
     let queue = args.queue.as_deref().map(redact);
     let queue = queue.map_or(String::new(), |q| format!(", queue {}", show(&q)));
     let listener = bind(&args.addr).await;
@@ -221,8 +231,20 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     let (mut receiver, mut seen) = Receiver::new(verifier, &args.path);
     receiver.guard = guard;
     if let Some(queue) = &args.queue {
-        receiver.queue = Some(crate::queue::open(queue).await?);
+        let backoff = Duration::from_secs_f64(args.backoff);
+        let queue = crate::queue::open(queue).await?.attempts(args.attempts);
+        receiver.queue = Some(queue.backoff(backoff, backoff.max(Duration::from_secs(300))));
     }
+    let relay = match (forward, receiver.queue.clone()) {
+        (Some(forward), Some(queue)) => {
+            err(format!("forwarding each stored delivery to {forward}"));
+            let forward = move |delivery| forward.clone().forward(delivery);
+            Some(tokio::spawn(
+                async move { queue.run_worker_raw(forward).await },
+            ))
+        }
+        _ => None,
+    };
     if let Some(admin) = &args.admin {
         let token = match &args.admin_token_file {
             Some(file) => Some(secrets::read_token(file)?),
@@ -268,6 +290,8 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     };
     let _ = stop.send(());
     let _ = server.await;
+    // A delivery being forwarded stays stored, and is forwarded by the next run.
+    relay.inspect(tokio::task::JoinHandle::abort);
     printer.summarize_hidden(true);
     Ok(!judged || printer.verdict(complete, args.count))
 }

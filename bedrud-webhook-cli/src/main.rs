@@ -6,6 +6,7 @@ mod cli;
 mod demo;
 mod listen;
 mod queue;
+mod relay;
 mod secrets;
 mod strict;
 mod trigger;
@@ -34,9 +35,14 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The library's ERROR lines (the secret-mismatch alarm, a failing store)
     // reach the terminal; its refusal lines are the commands' own business.
+    // A relay's operator also wants each failed forwarding attempt (WARN).
+    let level = match &cli.command {
+        Command::Listen(args) if args.forward_to.is_some() => "bedrud_webhook=warn",
+        _ => "bedrud_webhook=error",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new("bedrud_webhook=error"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .without_time()
         .with_target(false)
         .init();
@@ -46,7 +52,7 @@ async fn main() -> ExitCode {
         Command::Sign(args) => verify::sign(&args, env),
         Command::Verify(args) => verify::verify(&args, env),
         Command::Trigger(args) => trigger::run(args, env).await,
-        Command::Listen(args) => listen::run(args, env).await,
+        Command::Listen(args) => listen::run(*args, env).await,
         Command::Demo => demo::run().await,
         Command::Deliveries(args) => queue::deliveries(args).await,
         Command::Dead(args) => queue::dead(args).await,

@@ -3,22 +3,16 @@
 //! outside the workspace (the git dependency swapped for a path), build, and
 //! the test passes.
 
+// The shared harness (`common`) unwraps outside `#[test]` functions too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// The fenced blocks of `lang` in the README section headed `heading` (none
-/// when there is no such section: the test counts them).
-fn blocks<'a>(readme: &'a str, heading: &str, lang: &str) -> Vec<&'a str> {
-    let section = readme.split("\n## ").find(|s| s.starts_with(heading));
-    let section = section.unwrap_or_default();
-    let fence = format!("```{lang}\n");
-    section
-        .split(&fence)
-        .skip(1)
-        .filter_map(|rest| rest.split("```").next())
-        .collect()
-}
+mod common;
+
+use common::blocks;
 
 #[test]
 fn the_readme_receiver_and_its_test_build_and_pass_in_a_fresh_crate() {

@@ -59,7 +59,7 @@ use apalis::layers::retry::HasherRng;
 use apalis::layers::retry::Policy;
 use apalis::layers::retry::backoff::{Backoff, ExponentialBackoffMaker, MakeBackoff};
 use apalis::prelude::{
-    Attempt, BoxDynError, Task, TaskBuilder, TaskId, WorkerBuilder, WorkerContext,
+    Attempt, BoxDynError, FromRequest, Task, TaskBuilder, TaskId, WorkerBuilder, WorkerContext,
 };
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -170,7 +170,8 @@ pub struct StoredDelivery {
     pub id: String,
     /// Where it is in its life.
     pub state: State,
-    /// How many times the handler ran, as the storage last recorded it.
+    /// How many times the handler ran, as the storage last recorded it; for
+    /// the handler of [`Queue::run_worker_raw`], the attempt under way (from 1).
     pub attempts: u32,
     /// How many times the handler may run before the delivery is dead.
     pub max_attempts: u32,
@@ -487,6 +488,27 @@ impl Queue {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxDynError> + 'static,
     {
+        self.run_worker_raw(move |delivery: StoredDelivery| {
+            let handler = handler.clone();
+            async move {
+                let envelope = delivery.envelope()?;
+                handler(envelope).await.map_err(Into::into)
+            }
+        })
+        .await;
+    }
+
+    /// As [`run_worker`](Self::run_worker), but `handler` gets the stored
+    /// delivery itself: the exact body, its tag (the same on every attempt)
+    /// and the attempt under way ([`StoredDelivery::attempts`]); for a
+    /// handler that passes the bytes on, as `bedrud-webhook listen
+    /// --forward-to` does.
+    pub async fn run_worker_raw<F, Fut, E>(&self, handler: F)
+    where
+        F: Fn(StoredDelivery) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxDynError> + 'static,
+    {
         let work = async {
             for run in 0u64.. {
                 let ended = self.worker(run, handler.clone()).await;
@@ -547,16 +569,31 @@ impl Queue {
     /// would refuse `run_worker`.
     fn worker<F, Fut, E>(&self, run: u64, handler: F) -> WorkerRun
     where
-        F: Fn(Envelope) -> Fut + Clone + Send + Sync + 'static,
+        F: Fn(StoredDelivery) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxDynError> + 'static,
     {
-        let handle = move |job: Job, attempt: Attempt, id: TaskId| {
+        let handle = move |job: Job, attempt: Attempt, id: TaskId, limit: Limit| {
             let handler = handler.clone();
             async move {
-                let envelope = Envelope::from_slice(job.body.as_bytes())?;
-                let event = envelope.event.name().to_owned();
-                handler(envelope).await.map_err(Into::into)?;
+                let event = RawEnvelope::from_slice(job.body.as_bytes());
+                let event = event
+                    .as_ref()
+                    .map_or("unknown", RawEnvelope::event)
+                    .to_owned();
+                let delivery = StoredDelivery {
+                    id: id.to_string(),
+                    state: State::Running,
+                    attempts: u32::try_from(attempt.current()).unwrap_or(u32::MAX),
+                    max_attempts: limit.0,
+                    last_error: None,
+                    received_at: Timestamp::from_unix_seconds(job.received_at)?,
+                    tag: job.tag,
+                    body: job.body,
+                    run_at: None,
+                    done_at: None,
+                };
+                handler(delivery).await.map_err(Into::into)?;
                 #[cfg(feature = "metrics")]
                 {
                     crate::check::describe_metrics();
@@ -622,6 +659,19 @@ impl Queue {
     pub async fn rerun(&self, id: &str) -> Result<bool, QueueError> {
         let rerun = on_engine!(&self.engine, |m, pool| m::rerun(pool, id).await);
         Ok(rerun.map_err(storage)? > 0)
+    }
+}
+
+/// The attempts a task may take, as stored with it (the pusher's
+/// [`Queue::attempts`]), for the handler's [`StoredDelivery`].
+struct Limit(u32);
+
+impl FromRequest<Task<Job>> for Limit {
+    type Error = Infallible;
+
+    async fn from_request(task: &Task<Job>) -> Result<Limit, Infallible> {
+        let limit = task.max_attempts().unwrap_or_default();
+        Ok(Limit(u32::try_from(limit).unwrap_or(u32::MAX)))
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) const EXAMPLES: [&str; 3] = ["axum_receiver", "actix_receiver", "towe
 
 pub(crate) mod servers;
 
-fn workspace_root() -> &'static Path {
+pub(crate) fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
@@ -475,4 +475,17 @@ impl Guarded {
         }
         out
     }
+}
+
+/// The fenced blocks of `lang` in the README section headed `heading` (none
+/// when there is no such section: the test counts them).
+pub(crate) fn blocks<'a>(readme: &'a str, heading: &str, lang: &str) -> Vec<&'a str> {
+    let section = readme.split("\n## ").find(|s| s.starts_with(heading));
+    let section = section.unwrap_or_default();
+    let fence = format!("```{lang}\n");
+    section
+        .split(&fence)
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect()
 }
