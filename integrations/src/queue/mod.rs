@@ -51,6 +51,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -58,6 +59,8 @@ use apalis::layers::WorkerBuilderExt;
 use apalis::layers::retry::HasherRng;
 use apalis::layers::retry::Policy;
 use apalis::layers::retry::backoff::{Backoff, ExponentialBackoffMaker, MakeBackoff};
+use apalis::prelude::BackendExt;
+use apalis::prelude::Strategy;
 use apalis::prelude::{
     Attempt, BoxDynError, FromRequest, Task, TaskBuilder, TaskId, WorkerBuilder, WorkerContext,
 };
@@ -65,6 +68,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body::Body;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 use tower_service::Service;
 
 use crate::check::{self, Checked};
@@ -95,6 +99,10 @@ const QUEUE: &str = "bedrud-deliveries";
 /// How long a push may take, waiting for a connection or a lock included,
 /// before it fails and the delivery is answered 503: well inside Bedrud's 10 s.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often an idle worker looks for deliveries pushed by other processes
+/// (a push in its own process wakes it at once).
+const POLL: Duration = Duration::from_millis(100);
 
 /// A stored delivery, in the serde form the storage holds: later versions of
 /// the SDK read it (`v` tells them which one wrote it).
@@ -311,6 +319,8 @@ macro_rules! on_engine {
 #[derive(Clone)]
 pub struct Queue {
     engine: Engine,
+    /// Told of each push, so that a worker in this process starts at once.
+    pushed: Arc<Notify>,
     attempts: u32,
     backoff: (Duration, Duration),
     keep_done: Duration,
@@ -352,6 +362,7 @@ impl Queue {
         };
         Ok(Queue {
             engine,
+            pushed: Arc::default(),
             // 5 s doubling to 5 min: the 8 attempts span about 10 minutes.
             attempts: 8,
             backoff: (Duration::from_secs(5), Duration::from_secs(300)),
@@ -427,7 +438,10 @@ impl Queue {
         // A database that stops answering (paused, or its disk stalled) must
         // still get the delivery its 503 inside Bedrud's timeout.
         match tokio::time::timeout(WRITE_TIMEOUT, pushed).await {
-            Ok(pushed) => pushed,
+            Ok(pushed) => {
+                self.pushed.notify_one();
+                pushed
+            }
             Err(_) => Err(storage(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 "the write did not complete within 5 s",
@@ -621,7 +635,11 @@ impl Queue {
         };
         let worker = WorkerBuilder::new(name);
         on_engine!(&self.engine, |m, pool| {
-            let worker = worker.backend(m::storage_of(pool)).retry(retry);
+            // An idle worker looks again when this process pushes, and every
+            // POLL (apalis would wait for its next heartbeat).
+            let poll = Strategy::new().stream(pushes(&self.pushed)).interval(POLL);
+            let storage = m::storage_of(pool).poll_with_strategy(poll);
+            let worker = worker.backend(storage).retry(retry);
             drive(worker.build(handle).stream())
         })
     }
@@ -673,6 +691,15 @@ impl FromRequest<Task<Job>> for Limit {
         let limit = task.max_attempts().unwrap_or_default();
         Ok(Limit(u32::try_from(limit).unwrap_or(u32::MAX)))
     }
+}
+
+/// A stream with an item for each time `pushed` is notified.
+fn pushes(pushed: &Arc<Notify>) -> Pin<Box<dyn futures_util::Stream<Item = ()> + Send + Sync>> {
+    let pushed = Arc::clone(pushed);
+    Box::pin(futures_util::stream::unfold(pushed, |pushed| async move {
+        pushed.notified().await;
+        Some(((), pushed))
+    }))
 }
 
 type WorkerRun = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;

@@ -39,6 +39,20 @@ pub(super) async fn connect(path: &str) -> Result<Pool, QueueError> {
         .run(&pool)
         .await
         .map_err(storage)?;
+    // apalis-sqlite's ack (`WHERE Jobs.id = … AND Jobs.lock_by = ?`) is
+    // planned through the `lock_by` index, which walks every row its worker
+    // ever locked: each ack slows as handled rows are kept. A statistic
+    // saying `lock_by` is unselective makes SQLite look the row up by id.
+    // (`ANALYZE Workers` creates `sqlite_stat1`; `ANALYZE sqlite_schema`
+    // reloads it.)
+    sqlx::raw_sql(
+        "ANALYZE Workers; DELETE FROM sqlite_stat1 WHERE tbl = 'Jobs' AND idx = 'LIdx'; \
+         INSERT INTO sqlite_stat1 VALUES ('Jobs', 'LIdx', '1000000 1000000'); \
+         ANALYZE sqlite_schema;",
+    )
+    .execute(&pool)
+    .await
+    .map_err(storage)?;
     Ok(pool)
 }
 
