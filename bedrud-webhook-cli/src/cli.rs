@@ -261,6 +261,11 @@ pub(crate) struct ListenArgs {
     /// stored). `bedrud-webhook deliveries` lists them and their fate.
     #[arg(long, value_name = "FILE")]
     pub(crate) queue: Option<String>,
+    /// With a SQLite --queue: fsync each commit (synchronous=FULL), so that
+    /// a delivery answered 202 survives a power cut or an OS crash, not only
+    /// the process being killed. Deliveries arriving together share a commit.
+    #[arg(long, requires = "queue")]
+    pub(crate) power_safe: bool,
     /// With --queue: a relay. A worker here POSTs each stored delivery to
     /// this URL (Bedrud's exact body, signed per Standard Webhooks with
     /// --forward-secret); the app's 2xx completes it, anything else is a

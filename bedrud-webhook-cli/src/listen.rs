@@ -232,7 +232,12 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
     receiver.guard = guard;
     if let Some(queue) = &args.queue {
         let backoff = Duration::from_secs_f64(args.backoff);
-        let queue = crate::queue::open(queue).await?.attempts(args.attempts);
+        let postgres = queue.starts_with("postgres://") || queue.starts_with("postgresql://");
+        let queue = match args.power_safe && !postgres {
+            true => crate::queue::open(&format!("{queue}?synchronous=full")).await?,
+            false => crate::queue::open(queue).await?,
+        };
+        let queue = queue.attempts(args.attempts);
         receiver.queue = Some(queue.backoff(backoff, backoff.max(Duration::from_secs(300))));
     }
     let relay = match (forward, receiver.queue.clone()) {

@@ -110,6 +110,9 @@ async fn existing(queue: Option<String>, command: &str) -> anyhow::Result<Queue>
         return open(&path).await;
     }
     let file = path.strip_prefix("sqlite://").unwrap_or(&path);
+    let file = file
+        .split_once("?synchronous=")
+        .map_or(file, |(file, _)| file);
     match std::fs::metadata(file) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(usage(format!(
             "--queue {}: no such file (listen --queue creates a queue; {command} reads one)",

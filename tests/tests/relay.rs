@@ -399,7 +399,9 @@ fn a_relay_killed_mid_burst_forwards_every_delivery_it_accepted() {
     let app = TestApp::start(app_addr, Mode::Fine);
     let app_url = format!("http://{app_addr}/hooks");
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut first = relay(addr, &queue, &app_url, &[]);
+    // Power-safe (every commit fsynced), as a relay that must survive more
+    // than a kill would run.
+    let mut first = relay(addr, &queue, &app_url, &["--power-safe"]);
     let pid = first.child.id();
     let sent = deliveries("kill", 600);
     let url = format!("http://{addr}/webhooks/bedrud");

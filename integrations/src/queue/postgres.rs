@@ -7,7 +7,7 @@ use apalis::prelude::{TaskSink, TaskSinkError};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 
-use super::{Job, QUEUE, QueueError, Row, Task, WRITE_TIMEOUT, storage};
+use super::{BATCH, Job, QUEUE, QueueError, Row, Task, WRITE_TIMEOUT, storage};
 
 /// The engine's name, for `Debug`.
 pub(super) const NAME: &str = "postgres";
@@ -42,20 +42,35 @@ pub(super) fn storage_of(pool: &Pool) -> apalis_postgres::PostgresStorage<Job> {
     apalis_postgres::PostgresStorage::new(pool).with_config(
         apalis_postgres::Config::default()
             .queue(QUEUE)
+            .batch_size(BATCH)
             .heartbeat_interval(Duration::from_secs(5))
             .missed_heartbeats(3),
     )
 }
 
-/// Stores a delivery once: Postgres refuses a second row with the same tag
-/// (23505), which is already stored.
-pub(super) async fn push(pool: &Pool, task: Task<Job>) -> Result<(), QueueError> {
-    match storage_of(pool).push_task(task).await {
-        Err(TaskSinkError::PushError(apalis_postgres::Error::Database(sqlx::Error::Database(
-            e,
-        )))) if e.code().as_deref() == Some("23505") => Ok(()),
+/// Stores deliveries in one transaction, each once: Postgres refuses a row
+/// whose tag is already stored (23505), and the whole transaction with it,
+/// so then each is stored on its own (a copy is kept for that case).
+pub(super) async fn push_all(pool: &Pool, tasks: Vec<Task<Job>>) -> Result<(), QueueError> {
+    let all = futures_util::stream::iter(tasks.clone());
+    match storage_of(pool).push_all(all).await {
+        Err(e) if is_duplicate(&e) => {
+            for task in tasks {
+                match storage_of(pool).push_task(task).await {
+                    Err(e) if is_duplicate(&e) => {}
+                    pushed => pushed.map_err(storage)?,
+                }
+            }
+            Ok(())
+        }
         pushed => pushed.map_err(storage),
     }
+}
+
+/// Whether Postgres refused a row as a duplicate (23505, a unique index).
+fn is_duplicate(error: &TaskSinkError<apalis_postgres::Error>) -> bool {
+    matches!(error, TaskSinkError::PushError(apalis_postgres::Error::Database(
+        sqlx::Error::Database(e))) if e.code().as_deref() == Some("23505"))
 }
 
 pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {

@@ -6,21 +6,32 @@ use apalis::prelude::TaskSink;
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{Job, QUEUE, QueueError, Row, Task, WRITE_TIMEOUT, storage};
+use super::{BATCH, Job, QUEUE, QueueError, Row, Task, WRITE_TIMEOUT, storage};
 
 /// The engine's name, for `Debug`.
 pub(super) const NAME: &str = "sqlite";
 
 pub(super) type Pool = sqlx::SqlitePool;
 
-/// Opens (creating it if missing) and migrates the file at `path`.
+/// Opens (creating it if missing) and migrates the file at `path`, which
+/// may end in `?synchronous=full` (or `normal`, the default).
 pub(super) async fn connect(path: &str) -> Result<Pool, QueueError> {
+    let (path, synchronous) = match path.rsplit_once('?') {
+        Some((path, "synchronous=full")) => (path, SqliteSynchronous::Full),
+        Some((path, "synchronous=normal")) => (path, SqliteSynchronous::Normal),
+        Some(_) => {
+            return Err(storage(
+                "a SQLite queue takes only ?synchronous=full or normal",
+            ));
+        }
+        None => (path, SqliteSynchronous::Normal),
+    };
     // Never apalis's `setup()`: it turns fsync off on one pooled connection.
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(synchronous)
         .busy_timeout(WRITE_TIMEOUT);
     // One connection: SQLite has one writer, and the pushes and the worker
     // take turns in the pool's fair queue instead of SQLite's busy-sleep.
@@ -60,15 +71,17 @@ pub(super) fn storage_of(pool: &Pool) -> apalis_sqlite::SqliteStorage<Job> {
     apalis_sqlite::SqliteStorage::new(pool).with_config(
         apalis_sqlite::Config::default()
             .queue(QUEUE)
+            .batch_size(BATCH)
             .heartbeat_interval(Duration::from_secs(5))
             .missed_heartbeats(3),
     )
 }
 
-/// Stores a delivery once: a second one with the same tag is `INSERT … ON
-/// CONFLICT DO NOTHING` here.
-pub(super) async fn push(pool: &Pool, task: Task<Job>) -> Result<(), QueueError> {
-    storage_of(pool).push_task(task).await.map_err(storage)
+/// Stores deliveries in one transaction, each once: a second one with the
+/// same tag is `INSERT … ON CONFLICT DO NOTHING` here.
+pub(super) async fn push_all(pool: &Pool, tasks: Vec<Task<Job>>) -> Result<(), QueueError> {
+    let tasks = futures_util::stream::iter(tasks);
+    storage_of(pool).push_all(tasks).await.map_err(storage)
 }
 
 pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {
