@@ -153,10 +153,9 @@ pub(crate) enum Command {
     ///
     /// For a queue filled by `listen --queue` or by the library's
     /// `Queue::service`. Each delivery is in one state: pending (waiting for
-    /// its first attempt), running (taken by a worker, which runs it or waits
-    /// out its backoff), retrying (failed, with attempts left, stored for a
-    /// later attempt), dead (failed on every attempt) or done (handled; kept
-    /// a day). Times are RFC 3339, in UTC. Re-run deliveries are handled
+    /// its first attempt), running (taken by a worker, which runs it now),
+    /// retrying (failed, with attempts left, waiting out its backoff), dead
+    /// (failed on every attempt) or done (handled; kept a day). Times are RFC 3339, in UTC. Re-run deliveries are handled
     /// by the program running the worker (`Queue::run_worker`) on the same
     /// queue. A SQLite file that is not there is an error (exit 2), never
     /// created.

@@ -607,6 +607,67 @@ fn worker_logs_on_postgres() {
     worker_logs(&pg.url);
 }
 
+/// Between two attempts, the worker's delivery is listed `retrying`, with
+/// its count, its error and when it runs next; then `done`.
+fn retrying_between_attempts(url: &str) {
+    let _turn = WORKERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let url = url.to_owned();
+    captured(|lines| async move {
+        let wait = Duration::from_secs(3);
+        let queue = Queue::connect(&url)
+            .await
+            .unwrap()
+            .attempts(4)
+            .backoff(wait, wait);
+        let body = stamped("r-retrying", Timestamp::now()).body().clone();
+        queue.push(body, &[3; 32]).await.unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let worker = tokio::spawn({
+            let (queue, handler) = (queue.clone(), failing(1, &calls));
+            async move { queue.run_worker(handler).await }
+        });
+        let listed = || async { queue.list(Some(State::Retrying)).await.unwrap() };
+        let deadline = Instant::now() + wait;
+        let retrying = loop {
+            if let Some(d) = listed().await.pop() {
+                break d;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never retrying:\n{}",
+                lines.dump(0)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!((retrying.attempts, retrying.max_attempts), (1, 4));
+        assert_eq!(retrying.last_error.as_deref(), Some("failure 1"));
+        let next = retrying.run_at.expect("when it runs next").unix_seconds();
+        assert!(next >= Timestamp::now().unix_seconds(), "{retrying:?}");
+        until(20, "the second attempt", &lines, || {
+            !lines.matching(0, "handled a delivery").is_empty()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        worker.abort();
+        let done = queue.list(Some(State::Done)).await.unwrap();
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert_eq!(done[0].attempts, 2);
+    });
+}
+
+#[test]
+fn retrying_between_attempts_on_sqlite() {
+    let dir = temp_dir("ops-retrying");
+    retrying_between_attempts(dir.join("q.db").to_str().unwrap());
+}
+
+#[test]
+fn retrying_between_attempts_on_postgres() {
+    let pg = Postgres::start("ops-retrying");
+    retrying_between_attempts(&pg.url);
+}
+
 /// A delivery pushed with 5 attempts and a worker set to 2: the count
 /// stored with the delivery rules (every worker agrees on it), each failed
 /// attempt is one line "k of 5", the delivery is dead once, after 5, and

@@ -81,13 +81,19 @@ use crate::{
     Envelope, ParseError, ResponseFuture, Timestamp, Verified, Verifier, WebhookRejection, body,
 };
 
-/// A stored row's [`State`] in SQL, the same for both engines.
+/// A stored row's [`State`] in SQL, the same for both engines but for how
+/// each writes "now" (`$now`). A row its worker holds between two attempts
+/// has the next attempt's time in `run_at` ([`Retry`] records it).
 macro_rules! state_of_row {
-    () => {
-        "CASE WHEN status = 'Done' THEN 'done' \
-         WHEN status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts) THEN 'dead' \
-         WHEN status IN ('Queued', 'Running') THEN 'running' \
-         WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END"
+    ($now:literal) => {
+        concat!(
+            "CASE WHEN status = 'Done' THEN 'done' \
+             WHEN status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts) THEN 'dead' \
+             WHEN status IN ('Queued', 'Running') AND attempts > 0 AND run_at > ",
+            $now,
+            " THEN 'retrying' WHEN status IN ('Queued', 'Running') THEN 'running' \
+             WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END"
+        )
     };
 }
 
@@ -127,9 +133,10 @@ struct Job {
 pub enum State {
     /// Waiting for its first attempt.
     Pending,
-    /// Taken by a worker, which is running it (or waiting to retry it) now.
+    /// Taken by a worker, which is running it now.
     Running,
-    /// Failed at least once, with attempts left: waiting for the next one.
+    /// Failed at least once, with attempts left: waiting for the next one
+    /// (its worker's backoff, or a worker to take it up).
     Retrying,
     /// Failed on every attempt (or was killed): kept for [`Queue::rerun`].
     Dead,
@@ -649,6 +656,7 @@ impl Queue {
             nominal: None,
             attempts: self.attempts as usize,
             first: self.backoff,
+            engine: self.engine.clone(),
         };
         let worker = WorkerBuilder::new(name);
         on_engine!(&self.engine, |m, pool| {
@@ -772,10 +780,12 @@ struct Retry {
     attempts: usize,
     /// The first wait and the longest, for the log line.
     first: (Duration, Duration),
+    /// Where each failed attempt is recorded.
+    engine: Engine,
 }
 
 impl<Res, Err: fmt::Display> Policy<Task<Job>, Res, Err> for Retry {
-    type Future = tokio::time::Sleep;
+    type Future = Pin<Box<dyn Future<Output = ()> + Send>>;
 
     fn retry(
         &mut self,
@@ -818,7 +828,24 @@ impl<Res, Err: fmt::Display> Policy<Task<Job>, Res, Err> for Retry {
         let backoff = self
             .nominal
             .get_or_insert_with(|| self.backoff.make_backoff());
-        Some(backoff.next_backoff())
+        let sleep = backoff.next_backoff();
+        // Recorded, so that `deliveries list` shows it retrying, with its
+        // attempts, its error and when it runs next (and a worker that dies
+        // meanwhile leaves it to run then, its count kept).
+        let wait = sleep.deadline() - tokio::time::Instant::now();
+        let wait = i64::try_from(wait.as_secs() + 1).unwrap_or(i64::MAX);
+        let result = serde_json::json!({ "Err": error.to_string() }).to_string();
+        let (engine, k) = (self.engine.clone(), i64::try_from(k).unwrap_or(i64::MAX));
+        Some(Box::pin(async move {
+            let recorded = on_engine!(&engine, |m, pool| m::record_attempt(
+                pool, &id, k, &result, wait
+            )
+            .await);
+            if let Err(error) = recorded {
+                tracing::warn!(%id, %error, "could not record a failed attempt");
+            }
+            sleep.await;
+        }))
     }
 
     fn clone_request(&mut self, task: &Task<Job>) -> Option<Task<Job>> {

@@ -95,7 +95,7 @@ pub(super) async fn select(
 ) -> Result<Vec<Row>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT * FROM (SELECT id, ",
-        state_of_row!(),
+        state_of_row!("now()"),
         " AS state, attempts::int8, max_attempts::int8, job, last_result::text, \
              extract(epoch FROM run_at)::int8, extract(epoch FROM done_at)::int8 \
              FROM apalis.jobs WHERE job_type = $1 AND ($3::text IS NULL OR id = $3)) AS j \
@@ -113,10 +113,28 @@ pub(super) async fn select(
 pub(super) async fn counts(pool: &Pool) -> Result<Vec<(String, i64, Option<i64>)>, sqlx::Error> {
     let counts = concat!(
         "SELECT state, count(*), min(extract(epoch FROM run_at))::int8 FROM (SELECT ",
-        state_of_row!(),
+        state_of_row!("now()"),
         " AS state, run_at FROM apalis.jobs WHERE job_type = $1) AS j GROUP BY state"
     );
     sqlx::query_as(counts).bind(QUEUE).fetch_all(pool).await
+}
+
+/// Records a failed attempt of a delivery its worker will run again in
+/// `wait_secs`: its count, its error (as apalis writes a result) and when.
+pub(super) async fn record_attempt(
+    pool: &Pool,
+    id: &str,
+    attempts: i64,
+    result: &str,
+    wait_secs: i64,
+) -> Result<u64, sqlx::Error> {
+    let record = sqlx::query(
+        "UPDATE apalis.jobs SET attempts = $2, last_result = $3::jsonb, \
+         run_at = now() + make_interval(secs => $4) WHERE id = $1 AND job_type = $5",
+    );
+    let record = record.bind(id).bind(attempts as i32).bind(result);
+    let record = record.bind(wait_secs as f64).bind(QUEUE);
+    Ok(record.execute(pool).await?.rows_affected())
 }
 
 // apalis 1.0 has no re-run for this engine: one UPDATE on its schema (pinned

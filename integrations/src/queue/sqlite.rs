@@ -102,7 +102,7 @@ pub(super) async fn select(
 ) -> Result<Vec<Row>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT * FROM (SELECT id, ",
-        state_of_row!(),
+        state_of_row!("CAST(strftime('%s', 'now') AS INTEGER)"),
         " AS state, attempts, max_attempts, job, last_result, run_at, done_at FROM Jobs \
              WHERE job_type = ?1 AND (?3 IS NULL OR id = ?3)) \
              WHERE ?2 IS NULL OR state = ?2 ORDER BY id"
@@ -119,10 +119,27 @@ pub(super) async fn select(
 pub(super) async fn counts(pool: &Pool) -> Result<Vec<(String, i64, Option<i64>)>, sqlx::Error> {
     let counts = concat!(
         "SELECT state, count(*), min(run_at) FROM (SELECT ",
-        state_of_row!(),
+        state_of_row!("CAST(strftime('%s', 'now') AS INTEGER)"),
         " AS state, run_at FROM Jobs WHERE job_type = ?1) GROUP BY state"
     );
     sqlx::query_as(counts).bind(QUEUE).fetch_all(pool).await
+}
+
+/// Records a failed attempt of a delivery its worker will run again in
+/// `wait_secs`: its count, its error (as apalis writes a result) and when.
+pub(super) async fn record_attempt(
+    pool: &Pool,
+    id: &str,
+    attempts: i64,
+    result: &str,
+    wait_secs: i64,
+) -> Result<u64, sqlx::Error> {
+    let record = sqlx::query(
+        "UPDATE Jobs SET attempts = ?2, last_result = ?3, \
+         run_at = CAST(strftime('%s', 'now') AS INTEGER) + ?4 WHERE id = ?1 AND job_type = ?5",
+    );
+    let record = record.bind(id).bind(attempts).bind(result).bind(wait_secs);
+    Ok(record.bind(QUEUE).execute(pool).await?.rows_affected())
 }
 
 // apalis 1.0 has no re-run for this engine: one UPDATE on its schema (pinned
