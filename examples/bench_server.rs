@@ -17,7 +17,7 @@
 //!   timestamp and headers checked, and the typed `Envelope` parsed;
 //! - `/verified-body` (axum, actix-web): the `VerifiedBody` extractor, which
 //!   verifies and leaves the data unparsed;
-//! - `/guarded` (axum): `/verified` behind the in-memory replay guard;
+//! - `/guarded`: `/verified` behind the in-memory replay guard;
 //! - `/guarded-redis` (axum, when `REDIS_URL` is set): behind the Redis one.
 //!
 //! Each server runs its handlers on one thread (a current-thread tokio
@@ -149,6 +149,11 @@ mod actix_server {
                     .route("/unverified", web::post().to(unverified))
                     .route("/verified", web::post().to(verified))
                     .route("/verified-body", web::post().to(verified_body))
+                    .service(
+                        web::resource("/guarded")
+                            .wrap(ReplayGuardLayer::new(&verifier))
+                            .route(web::post().to(verified)),
+                    )
             })
             .workers(1)
             .bind(addr)?;
@@ -178,13 +183,16 @@ mod hyper_server {
 
     pub(super) async fn serve(addr: SocketAddr, verifier: Verifier) -> anyhow::Result<()> {
         let handler = service_fn(handle);
+        let guard = ReplayGuardLayer::new(&verifier);
         let webhook = VerifyWebhookLayer::new(verifier).layer(handler);
+        let guarded = guard.layer(webhook.clone());
         let router = service_fn(move |request: Request<Incoming>| {
-            let webhook = webhook.clone();
+            let (webhook, guarded) = (webhook.clone(), guarded.clone());
             async move {
                 let response: Response<Either<Full<Bytes>, String>> =
                     match (request.method(), request.uri().path()) {
                         (&Method::POST, "/verified") => webhook.oneshot(request).await?,
+                        (&Method::POST, "/guarded") => guarded.oneshot(request).await?,
                         (&Method::POST, "/unverified") => {
                             // Read the body whole, as the layer does, and
                             // hand the request to the same handler.
