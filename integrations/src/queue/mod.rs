@@ -614,11 +614,13 @@ impl Queue {
         let handle = move |job: Job, attempt: Attempt, id: TaskId, limit: Limit| {
             let handler = handler.clone();
             async move {
-                let event = RawEnvelope::from_slice(job.body.as_bytes());
-                let event = event
-                    .as_ref()
-                    .map_or("unknown", RawEnvelope::event)
-                    .to_owned();
+                // The event, for the line below: parsed only when it is kept.
+                let event = tracing::enabled!(tracing::Level::INFO).then(|| {
+                    let raw = RawEnvelope::from_slice(job.body.as_bytes());
+                    raw.as_ref()
+                        .map_or("unknown", RawEnvelope::event)
+                        .to_owned()
+                });
                 let delivery = StoredDelivery {
                     id: id.to_string(),
                     state: State::Running,
@@ -638,6 +640,7 @@ impl Queue {
                     metrics::counter!("bedrud_webhook_handler_runs_total", "result" => "ok")
                         .increment(1);
                 }
+                let event = event.as_deref().unwrap_or("unknown");
                 tracing::info!(%id, %event, attempt = attempt.current(), "handled a delivery");
                 Ok::<(), BoxDynError>(())
             }

@@ -50,14 +50,17 @@ pub(super) fn storage_of(pool: &Pool) -> apalis_postgres::PostgresStorage<Job> {
 
 /// Stores deliveries in one transaction, each once: Postgres refuses a row
 /// whose tag is already stored (23505), and the whole transaction with it,
-/// so then each is stored on its own (a copy is kept for that case).
-pub(super) async fn push_all(pool: &Pool, tasks: Vec<Task<Job>>) -> Result<(), QueueError> {
+/// so then each is stored on its own (a copy is kept for that case). Rows
+/// go in in tag order, so that two replicas' groups holding the same
+/// deliveries wait for each other in one order, never in a deadlock.
+pub(super) async fn push_all(pool: &Pool, mut tasks: Vec<Task<Job>>) -> Result<(), QueueError> {
+    tasks.sort_unstable_by(|a, b| a.args.tag.cmp(&b.args.tag));
     let all = futures_util::stream::iter(tasks.clone());
     match storage_of(pool).push_all(all).await {
-        Err(e) if is_duplicate(&e) => {
+        Err(e) if refused_with(&e, "23505") || refused_with(&e, "40P01") => {
             for task in tasks {
                 match storage_of(pool).push_task(task).await {
-                    Err(e) if is_duplicate(&e) => {}
+                    Err(e) if refused_with(&e, "23505") => {}
                     pushed => pushed.map_err(storage)?,
                 }
             }
@@ -67,10 +70,11 @@ pub(super) async fn push_all(pool: &Pool, tasks: Vec<Task<Job>>) -> Result<(), Q
     }
 }
 
-/// Whether Postgres refused a row as a duplicate (23505, a unique index).
-fn is_duplicate(error: &TaskSinkError<apalis_postgres::Error>) -> bool {
+/// Whether Postgres refused the push with the SQLSTATE `code`: 23505 for
+/// a duplicate (a unique index), 40P01 for a deadlock.
+fn refused_with(error: &TaskSinkError<apalis_postgres::Error>, code: &str) -> bool {
     matches!(error, TaskSinkError::PushError(apalis_postgres::Error::Database(
-        sqlx::Error::Database(e))) if e.code().as_deref() == Some("23505"))
+        sqlx::Error::Database(e))) if e.code().as_deref() == Some(code))
 }
 
 pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {
