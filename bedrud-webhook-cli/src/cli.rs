@@ -268,7 +268,8 @@ pub(crate) struct ListenArgs {
     /// With --queue: a relay. A worker here POSTs each stored delivery to
     /// this URL (Bedrud's exact body, signed per Standard Webhooks with
     /// --forward-secret); the app's 2xx completes it, anything else is a
-    /// failed attempt, retried until dead. Redirects are not followed.
+    /// failed attempt, retried until dead. Redirects are not followed; the
+    /// app's answer is read to 64 KiB.
     #[arg(long, value_name = "APP_URL", requires = "queue")]
     pub(crate) forward_to: Option<String>,
     /// The Standard Webhooks secret (whsec_...) the app verifies with.

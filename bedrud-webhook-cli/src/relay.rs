@@ -30,6 +30,9 @@ const PREFIX: &str = "whsec_";
 /// How much of the app's answer goes into a failed attempt's error text.
 const ANSWER_SHOWN: usize = 200;
 
+/// The most of the app's answer read: a longer one is a failed attempt.
+const ANSWER_READ: usize = 64 * 1024;
+
 /// Forwards stored deliveries to the app; cloned into every attempt.
 #[derive(Clone)]
 pub(crate) struct Forward {
@@ -70,7 +73,9 @@ impl Forward {
         Ok(Forward {
             url: parsed,
             webhook: Arc::new(Webhook::from_bytes(key(secret)?)?),
-            sender: Sender::new().with_timeout(timeout),
+            sender: Sender::new()
+                .with_timeout(timeout)
+                .with_response_limit(ANSWER_READ),
         })
     }
 

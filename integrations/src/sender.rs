@@ -29,7 +29,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::delivery::Delivery;
 
-/// The most of a response body [`Sender::send`] reads.
+/// The most of a response body [`Sender::send`] reads, unless told otherwise.
 const RESPONSE_LIMIT: usize = 1024 * 1024;
 
 /// Said when an `https://` URL meets a server that answers in plain HTTP.
@@ -42,6 +42,7 @@ const PLAIN_HTTP: &str = "the server speaks plain HTTP, not TLS: use http:// ins
 pub struct Sender {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
+    response_limit: usize,
 }
 
 /// Why a delivery got no response. A response with any status is not an error.
@@ -101,6 +102,7 @@ impl Sender {
         Sender {
             client,
             timeout: Duration::from_secs(10),
+            response_limit: RESPONSE_LIMIT,
         }
     }
 
@@ -111,8 +113,16 @@ impl Sender {
         self
     }
 
+    /// Reads at most `bytes` of a response body (default 1 MiB); a longer
+    /// one is an error.
+    #[must_use]
+    pub fn with_response_limit(mut self, bytes: usize) -> Sender {
+        self.response_limit = bytes;
+        self
+    }
+
     /// Sends `request` once; returns the response with its body read (at most
-    /// 1 MiB).
+    /// 1 MiB, or [`with_response_limit`](Self::with_response_limit)).
     ///
     /// # Errors
     ///
@@ -130,8 +140,14 @@ impl Sender {
             let response = self.client.request(request.map(Full::new)).await;
             let response = response.map_err(|e| (e.is_connect(), reason(&e)))?;
             let (parts, body) = response.into_parts();
-            let body = Limited::new(body, RESPONSE_LIMIT).collect().await;
-            let body = body.map_err(|e| (false, reason(&*e)))?;
+            let body = Limited::new(body, self.response_limit).collect().await;
+            let body = body.map_err(|e| match e.is::<LengthLimitError>() {
+                true => (
+                    false,
+                    format!("the response body is over {} bytes", self.response_limit),
+                ),
+                false => (false, reason(&*e)),
+            })?;
             Ok(Response::from_parts(parts, body.to_bytes()))
         };
         match tokio::time::timeout(self.timeout, exchange).await {
@@ -169,9 +185,7 @@ impl Default for Sender {
 /// Why the exchange failed, plainly: the innermost cause (`Connection refused`,
 /// not `client error`), unless it is one of two that need explaining.
 fn reason(error: &(dyn StdError + 'static)) -> String {
-    if error.is::<LengthLimitError>() {
-        format!("the response body is over {RESPONSE_LIMIT} bytes")
-    } else if is_plain_http(error) {
+    if is_plain_http(error) {
         PLAIN_HTTP.to_owned()
     } else {
         error.source().map_or_else(|| error.to_string(), reason)

@@ -500,7 +500,7 @@ fn a_redirect_is_not_followed_and_a_huge_answer_is_read_to_the_bound() {
         &[],
         "the app answered 302 Found (redirects are not followed: /elsewhere)",
     );
-    goes_dead(Mode::Huge, &[], "the response body is over 1048576 bytes");
+    goes_dead(Mode::Huge, &[], "the response body is over 65536 bytes");
 }
 
 #[test]
