@@ -179,15 +179,88 @@ fn label(event: Option<&[u8]>) -> &'static str {
 /// check (feature `metrics`).
 #[cfg(feature = "metrics")]
 fn record(decided: Result<(), &WebhookRejection>, event: &'static str, started: Instant) {
-    describe_metrics();
+    let elapsed = started.elapsed();
+    if decided.is_ok() {
+        // The common case, through handles kept by this thread.
+        return handles::accepted(event, elapsed);
+    }
     let (outcome, reason) = match decided {
-        Ok(()) => ("accepted", ""),
         Err(WebhookRejection::Duplicate) => ("duplicate", "duplicate"),
         Err(rejection) => ("refused", rejection.reason()),
+        Ok(()) => ("accepted", ""),
     };
+    describe_metrics();
     let labels = [("outcome", outcome), ("reason", reason), ("event", event)];
     metrics::counter!("bedrud_webhook_deliveries_total", &labels).increment(1);
-    metrics::histogram!("bedrud_webhook_check_duration_seconds").record(started.elapsed());
+    metrics::histogram!("bedrud_webhook_check_duration_seconds").record(elapsed);
+}
+
+/// An accepted delivery's counter (one per event label) and the duration
+/// histogram, looked up in the recorder once per thread rather than once
+/// per delivery (the lookup was most of the metrics' cost). They are taken
+/// again when the installed recorder changes: a handle taken from another
+/// recorder (or before one was installed) would count nowhere.
+#[cfg(feature = "metrics")]
+mod handles {
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    use metrics::{Counter, Histogram};
+
+    use crate::EventKind;
+
+    /// The event labels: each kind's name, then `unknown`.
+    fn labels() -> impl Iterator<Item = &'static str> {
+        EventKind::ALL
+            .into_iter()
+            .map(EventKind::as_str)
+            .chain(["unknown"])
+    }
+
+    struct Handles {
+        /// The recorder they were taken from, by address.
+        recorder: usize,
+        accepted: Vec<(&'static str, Counter)>,
+        duration: Histogram,
+    }
+
+    thread_local! {
+        static HANDLES: RefCell<Option<Handles>> = const { RefCell::new(None) };
+    }
+
+    fn recorder() -> usize {
+        metrics::with_recorder(|r| std::ptr::from_ref(r).cast::<()>() as usize)
+    }
+
+    pub(super) fn accepted(event: &'static str, elapsed: Duration) {
+        let recorder = recorder();
+        HANDLES.with_borrow_mut(|handles| {
+            let handles = match handles {
+                Some(kept) if kept.recorder == recorder => kept,
+                _ => handles.insert(take(recorder)),
+            };
+            if let Some((_, counter)) = handles.accepted.iter().find(|(e, _)| *e == event) {
+                counter.increment(1);
+            }
+            handles.duration.record(elapsed);
+        });
+    }
+
+    fn take(recorder: usize) -> Handles {
+        super::describe_metrics();
+        let counter = |event: &'static str| {
+            let labels = [("outcome", "accepted"), ("reason", ""), ("event", event)];
+            (
+                event,
+                metrics::counter!("bedrud_webhook_deliveries_total", &labels),
+            )
+        };
+        Handles {
+            recorder,
+            accepted: labels().map(counter).collect(),
+            duration: metrics::histogram!("bedrud_webhook_check_duration_seconds"),
+        }
+    }
 }
 
 /// Describes the crate's metrics to the recorder, once, on first use.
