@@ -180,14 +180,11 @@ fn label(event: Option<&[u8]>) -> &'static str {
 #[cfg(feature = "metrics")]
 fn record(decided: Result<(), &WebhookRejection>, event: &'static str, started: Instant) {
     let elapsed = started.elapsed();
-    if decided.is_ok() {
-        // The common case, through handles kept by this thread.
-        return handles::accepted(event, elapsed);
-    }
     let (outcome, reason) = match decided {
+        // The common case, through handles kept by this thread.
+        Ok(()) => return handles::accepted(event, elapsed),
         Err(WebhookRejection::Duplicate) => ("duplicate", "duplicate"),
         Err(rejection) => ("refused", rejection.reason()),
-        Ok(()) => ("accepted", ""),
     };
     describe_metrics();
     let labels = [("outcome", outcome), ("reason", reason), ("event", event)];

@@ -454,11 +454,12 @@ impl Queue {
         let (answer, committed) = oneshot::channel();
         // A database that stops answering (paused, or its disk stalled) must
         // still get the delivery its 503 inside Bedrud's timeout.
+        fn stopped<E>(_: E) -> QueueError {
+            storage("the queue's writer has stopped")
+        }
         let pushed = tokio::time::timeout(WRITE_TIMEOUT, async {
-            let waiting = self.waiting.send((task, answer)).await;
-            waiting.map_err(|_| storage("the queue's writer has stopped"))?;
-            let committed = committed.await;
-            committed.map_err(|_| storage("the queue's writer has stopped"))?
+            self.waiting.send((task, answer)).await.map_err(stopped)?;
+            committed.await.map_err(stopped)?
         });
         match pushed.await {
             Ok(Ok(())) => {
