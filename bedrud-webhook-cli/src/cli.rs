@@ -301,13 +301,14 @@ pub(crate) struct ListenArgs {
     #[arg(value_parser = positive_seconds)]
     pub(crate) backoff: f64,
     /// Serve GET /metrics (Prometheus text) on this other address, and with
-    /// --queue the deliveries dashboard at / (apalis-board): PORT alone
-    /// binds 127.0.0.1. Any non-loopback address needs a token.
+    /// --queue the deliveries dashboard at / (apalis-board) and the dead
+    /// deliveries, to run again, at /dead: PORT alone binds 127.0.0.1. Any
+    /// non-loopback address needs a token.
     #[arg(long, value_name = "[IP:]PORT")]
     pub(crate) admin: Option<String>,
-    /// The bearer token the admin listener requires (Authorization:
-    /// Bearer TOKEN). Others can see it in the process list: prefer the
-    /// file or the environment.
+    /// The token the admin listener requires (Authorization: Bearer TOKEN,
+    /// or in a browser the password it asks for). Others can see it in the
+    /// process list: prefer the file or the environment.
     #[arg(long, value_name = "TOKEN", env = "BEDRUD_WEBHOOK_ADMIN_TOKEN")]
     #[arg(hide_env_values = true, requires = "admin")]
     pub(crate) admin_token: Option<String>,

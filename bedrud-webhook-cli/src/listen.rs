@@ -260,6 +260,9 @@ pub(crate) async fn run(args: ListenArgs, env: Option<OsString>) -> anyhow::Resu
         err(format!("metrics on http://{bound}/metrics"));
         if receiver.queue.is_some() {
             err(format!("deliveries dashboard on http://{bound}/"));
+            err(format!(
+                "dead deliveries, to run again, on http://{bound}/dead"
+            ));
         }
     }
     let (stop, stopped) = oneshot::channel();

@@ -179,7 +179,7 @@ pub(crate) async fn dead(args: DeadArgs) -> anyhow::Result<bool> {
 }
 
 /// The event a stored body names, or why it has none.
-fn event(d: &StoredDelivery) -> String {
+pub(crate) fn event(d: &StoredDelivery) -> String {
     d.envelope().map_or_else(
         |e| format!("unparsable: {e}"),
         |e| e.event.name().to_owned(),

@@ -24,7 +24,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bedrud_webhook::Envelope;
-use bedrud_webhook::queue::Queue;
+use bedrud_webhook::queue::{Queue, State, StoredDelivery};
 use common::{GOLDEN, Listener, SECRET};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -61,12 +61,13 @@ fn dashboard_addr(listener: &mut Listener) -> String {
     }
 }
 
-/// One HTTP/1.0 request (no chunked answers): status and body.
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+/// One HTTP/1.0 request (no chunked answers), with `headers` (each
+/// `Name: value`): status and body.
+fn http(addr: &str, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let headers: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}Content-Type: application/json\r\n\
          Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -139,13 +140,9 @@ async fn until<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> 
     panic!("timed out waiting for {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_shows_a_dead_delivery_and_its_api_runs_it_again() {
-    let dir = TempDir::new("dead");
-    let file = dir.0.join("q.db");
-    let file = file.to_str().unwrap();
-
-    // A dead delivery: one attempt, and a handler that fails it.
+/// A queue in `file` holding one dead delivery: one attempt, and a handler
+/// that failed it.
+async fn dead_delivery(file: &str) -> (Queue, StoredDelivery) {
     let queue = Queue::connect(file).await.unwrap().attempts(1);
     let (body, signature) = GOLDEN[0];
     let tag: Vec<u8> = (0..64)
@@ -165,21 +162,42 @@ async fn the_dashboard_shows_a_dead_delivery_and_its_api_runs_it_again() {
         }
     });
     until("the delivery to be dead", || async {
-        queue
-            .list(Some(bedrud_webhook::queue::State::Dead))
-            .await
-            .unwrap()
-            .len()
-            == 1
+        queue.list(Some(State::Dead)).await.unwrap().len() == 1
     })
     .await;
     failing.abort();
-    let dead = queue
-        .list(Some(bedrud_webhook::queue::State::Dead))
-        .await
-        .unwrap()
-        .remove(0);
+    let dead = queue.list(Some(State::Dead)).await.unwrap().remove(0);
     assert_eq!(dead.attempts, 1);
+    (queue, dead)
+}
+
+/// The event of the next delivery a worker whose handler succeeds handles.
+async fn handled_next(queue: &Queue) -> Option<String> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let succeeding = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            let handle = move |envelope: Envelope| {
+                let tx = tx.clone();
+                async move {
+                    tx.send(envelope.event.name().to_owned()).unwrap();
+                    Ok::<(), std::convert::Infallible>(())
+                }
+            };
+            queue.run_worker(handle).await;
+        }
+    });
+    let handled = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await;
+    succeeding.abort();
+    handled.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_a_dead_delivery_and_its_api_runs_it_again() {
+    let dir = TempDir::new("dead");
+    let file = dir.0.join("q.db");
+    let file = file.to_str().unwrap();
+    let (queue, dead) = dead_delivery(file).await;
 
     let mut listener = Listener::start(&["--secret", SECRET, "--queue", file, "--admin", "0"], &[]);
     let addr = dashboard_addr(&mut listener);
@@ -202,34 +220,17 @@ async fn the_dashboard_shows_a_dead_delivery_and_its_api_runs_it_again() {
 
     // The re-run, through the dashboard's API: the task as the UI reads it,
     // then its stored delivery pushed again on the queue's tasks.
-    let (status, task) = http(&addr, "GET", &format!("{TASKS}/{}", dead.id), None, "");
+    let (status, task) = http(&addr, "GET", &format!("{TASKS}/{}", dead.id), &[], "");
     assert_eq!(status, 200, "{task}");
     let task: serde_json::Value = serde_json::from_str(&task).unwrap();
     let job = serde_json::to_string(&task["args"]).unwrap();
     assert!(job.contains(&dead.tag), "{job}");
-    let (status, answer) = http(&addr, "PUT", TASKS, None, &job);
+    let (status, answer) = http(&addr, "PUT", TASKS, &[], &job);
     assert_eq!(status, 200, "{answer}");
-
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let succeeding = tokio::spawn({
-        let queue = queue.clone();
-        async move {
-            let handle = move |envelope: Envelope| {
-                let tx = tx.clone();
-                async move {
-                    tx.send(envelope.event.name().to_owned()).unwrap();
-                    Ok::<(), std::convert::Infallible>(())
-                }
-            };
-            queue.run_worker(handle).await;
-        }
-    });
-    let handled = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await;
-    succeeding.abort();
-    assert_eq!(handled.unwrap().as_deref(), Some("room.ended"));
+    assert_eq!(handled_next(&queue).await.as_deref(), Some("room.ended"));
 
     // The worker's metrics are still on the same listener.
-    let (status, _) = http(&addr, "GET", "/metrics", None, "");
+    let (status, _) = http(&addr, "GET", "/metrics", &[], "");
     assert_eq!(status, 200);
 }
 
@@ -244,18 +245,116 @@ fn with_a_token_the_dashboard_and_its_api_need_it() {
         &[("BEDRUD_WEBHOOK_ADMIN_TOKEN", token)],
     );
     let addr = dashboard_addr(&mut listener);
+    let bearer = format!("Authorization: Bearer {token}");
+    // Basic, as a browser sends it: "operator:" + the token, in base64.
+    let basic = "Authorization: Basic b3BlcmF0b3I6YW4tYWRtaW4tdG9rZW4tZm9yLXRoZS10ZXN0";
+    let wrong = "Authorization: Basic b3BlcmF0b3I6bm90LXRoZS10b2tlbg==";
     for path in [
         "/",
         "/queues/bedrud-deliveries/Failed",
         TASKS,
         "/api/v1/queues",
+        "/dead",
+        "/metrics",
     ] {
-        assert_eq!(http(&addr, "GET", path, None, "").0, 401, "{path}");
-        assert_eq!(http(&addr, "GET", path, Some(token), "").0, 200, "{path}");
+        assert_eq!(http(&addr, "GET", path, &[], "").0, 401, "{path}");
+        assert_eq!(http(&addr, "GET", path, &[wrong], "").0, 401, "{path}");
+        assert_eq!(http(&addr, "GET", path, &[&bearer], "").0, 200, "{path}");
+        assert_eq!(http(&addr, "GET", path, &[basic], "").0, 200, "{path}");
     }
-    assert_eq!(http(&addr, "PUT", TASKS, None, "{}").0, 401);
-    let (status, page) = http(&addr, "GET", "/", Some(token), "");
+    assert_eq!(http(&addr, "PUT", TASKS, &[], "{}").0, 401);
+    let (status, page) = http(&addr, "GET", "/", &[&bearer], "");
     assert_eq!(status, 200);
     assert!(page.contains("apalis-board-web"), "{page}");
+    listener.assert_never_printed(token);
+}
+
+/// Where `.ci/test` installs puppeteer-core: `target/test-apps/node`.
+fn node_modules() -> PathBuf {
+    let binary = Path::new(env!("CARGO_BIN_EXE_bedrud-webhook"));
+    let target = binary.parent().unwrap().parent().unwrap();
+    let modules = target.join("test-apps/node/node_modules");
+    assert!(
+        modules.join("puppeteer-core").is_dir(),
+        "{} lacks puppeteer-core: run .ci/test, which installs it",
+        modules.display()
+    );
+    modules
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_runs_a_dead_delivery_again_from_the_dashboard_in_a_browser() {
+    let dir = TempDir::new("browser");
+    let file = dir.0.join("q.db");
+    let file = file.to_str().unwrap();
+    let (queue, dead) = dead_delivery(file).await;
+    let token = "an-admin-token-for-the-browser";
+    let mut listener = Listener::start(
+        &["--secret", SECRET, "--queue", file, "--admin", "0"],
+        &[("BEDRUD_WEBHOOK_ADMIN_TOKEN", token)],
+    );
+    let addr = dashboard_addr(&mut listener);
+
+    // Chromium, driven by puppeteer-core, with the token as the password
+    // the browser asks for: apalis-board's page of failed tasks, then
+    // `/dead`, where the delivery's button is clicked.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/rerun.cjs");
+    let output = Command::new("timeout")
+        .arg("120")
+        .arg("node")
+        .arg(script)
+        .args([CHROMIUM, &format!("http://{addr}"), token, &dead.id])
+        .env("NODE_PATH", node_modules())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the browser script failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["board"]["status"], 200, "{seen}");
+    assert!(
+        seen["board"]["text"].as_str().unwrap().contains(&dead.id),
+        "{seen}"
+    );
+    let listed = seen["dead"]["text"].as_str().unwrap();
+    assert_eq!(seen["dead"]["status"], 200, "{seen}");
+    assert!(listed.contains("1 dead deliveries"), "{listed}");
+    assert!(
+        listed.contains(&dead.id) && listed.contains("room.ended"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("the room service is down"),
+        "its last error: {listed}"
+    );
+    // The click: queued again, and back on /dead, which no longer lists it.
+    assert_eq!(seen["rerun"]["status"], 200, "{seen}");
+    assert_eq!(
+        seen["rerun"]["url"],
+        format!("http://{addr}/dead"),
+        "{seen}"
+    );
+    assert!(
+        seen["rerun"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("0 dead deliveries"),
+        "{seen}"
+    );
+    let queued = queue.get(&dead.id).await.unwrap().unwrap();
+    assert_eq!(queued.state, State::Pending, "{queued:?}");
+    assert_eq!(handled_next(&queue).await.as_deref(), Some("room.ended"));
+
+    // Without the token, nothing; a form posted from another site, refused.
+    let rerun = format!("/dead/{}/rerun", dead.id);
+    assert_eq!(http(&addr, "GET", "/dead", &[], "").0, 401);
+    assert_eq!(http(&addr, "POST", &rerun, &[], "").0, 401);
+    let bearer = format!("Authorization: Bearer {token}");
+    let evil = ["Origin: http://evil.example", bearer.as_str()];
+    let (status, _) = http(&addr, "POST", &rerun, &evil, "");
+    assert_eq!(status, 403);
     listener.assert_never_printed(token);
 }

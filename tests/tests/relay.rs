@@ -1,7 +1,7 @@
 //! The relay (`bedrud-webhook listen --queue … --forward-to …`) against apps
 //! nobody here wrote the verification of: the README's Python and Node apps
 //! (PyPI's and npm's `standardwebhooks`, installed by `.ci/test` under
-//! `target/relay-apps`), and an axum app verifying with the Rust
+//! `target/test-apps`), and an axum app verifying with the Rust
 //! `standardwebhooks` crate that misbehaves on purpose (down, failing,
 //! silent, redirecting, answering a huge body). Every delivery is sent by the
 //! reference sender over real HTTP and kept in a real SQLite or Postgres queue.
@@ -123,7 +123,7 @@ fn stored(queue: &str) -> Vec<serde_json::Value> {
 
 /// Where `.ci/test` installs the Python and Node `standardwebhooks`.
 fn apps_dir() -> PathBuf {
-    binaries().parent().unwrap().join("relay-apps")
+    binaries().parent().unwrap().join("test-apps")
 }
 
 /// Runs the README's app in `lang` on a free port; waits until it listens.
