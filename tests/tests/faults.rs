@@ -408,8 +408,10 @@ fn postgres_paused() {
         })
         .collect();
     std::thread::sleep(Duration::from_secs(1));
-    let paused_at = Instant::now();
     let paused = pg.pause();
+    // Once every process is stopped: a push sent while `pause` was stopping
+    // them one by one may still commit.
+    let paused_at = Instant::now();
     std::thread::sleep(PAUSE);
     pg.resume();
     let resumed_at = Instant::now();
