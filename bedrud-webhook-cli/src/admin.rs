@@ -77,34 +77,53 @@ async fn metrics(State(handle): State<PrometheusHandle>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, text)], handle.render())
 }
 
-/// `GET /dead`: the dead deliveries, each with a form that runs it again.
+/// `GET /dead`: the dead deliveries, each with a form that runs it again,
+/// then the retrying ones; both with their last error, which apalis-board's
+/// pages do not show.
 async fn dead(State(queue): State<Queue>) -> Response {
-    let dead = match queue.list(Some(queue::State::Dead)).await {
-        Ok(dead) => dead,
+    let (dead, retrying) = match tokio::try_join!(
+        queue.list(Some(queue::State::Dead)),
+        queue.list(Some(queue::State::Retrying)),
+    ) {
+        Ok(listed) => listed,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
     };
-    let rows: String = dead
-        .iter()
-        .map(|d| {
+    // One row: the delivery, then its last cell (a button, the next attempt).
+    let rows = |deliveries: &[queue::StoredDelivery], last: &dyn Fn(&str, String) -> String| {
+        let row = |d: &queue::StoredDelivery| {
+            let (id, run_at) = (
+                html(&d.id),
+                d.run_at.map_or("-".to_owned(), |t| t.to_string()),
+            );
             format!(
-                "<tr><td>{id}</td><td>{event}</td><td>{}/{}</td><td>{}</td><td>{}</td>\
-                 <td><form method=\"post\" action=\"/dead/{id}/rerun\">\
-                 <button>Run again</button></form></td></tr>\n",
+                "<tr><td>{id}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                html(&crate::queue::event(d)),
                 d.attempts,
                 d.max_attempts,
                 d.received_at,
                 html(d.last_error.as_deref().unwrap_or("-")),
-                id = html(&d.id),
-                event = html(&crate::queue::event(d)),
+                last(&id, run_at),
             )
-        })
-        .collect();
+        };
+        deliveries.iter().map(row).collect::<String>()
+    };
+    let button = |id: &str, _| {
+        format!(
+            "<form method=\"post\" action=\"/dead/{id}/rerun\"><button>Run again</button></form>"
+        )
+    };
+    let next = |_: &str, run_at: String| format!("next attempt {run_at}");
+    let head = "<tr><th>id</th><th>event</th><th>attempts</th><th>received</th>\
+                <th>last error</th><th></th></tr>\n";
     Html(format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Dead deliveries</title>\
-         </head><body><h1>{} dead deliveries</h1><p><a href=\"/\">All deliveries</a></p>\n\
-         <table><tr><th>id</th><th>event</th><th>attempts</th><th>received</th>\
-         <th>last error</th><th></th></tr>\n{rows}</table></body></html>\n",
-        dead.len()
+         </head><body><p><a href=\"/\">All deliveries</a></p>\n\
+         <h1>{} dead deliveries</h1>\n<table>{head}{}</table>\n\
+         <h2>{} retrying</h2>\n<table>{head}{}</table></body></html>\n",
+        dead.len(),
+        rows(&dead, &button),
+        retrying.len(),
+        rows(&retrying, &next),
     ))
     .into_response()
 }

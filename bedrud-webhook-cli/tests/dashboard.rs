@@ -144,7 +144,14 @@ async fn until<F: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> 
 /// that failed it.
 async fn dead_delivery(file: &str) -> (Queue, StoredDelivery) {
     let queue = Queue::connect(file).await.unwrap().attempts(1);
-    let (body, signature) = GOLDEN[0];
+    let dead = fail_until(&queue, 0, State::Dead).await;
+    assert_eq!(dead.attempts, 1);
+    (queue, dead)
+}
+
+/// Pushes golden vector `n` to `queue` and fails it until it is in `state`.
+async fn fail_until(queue: &Queue, n: usize, state: State) -> StoredDelivery {
+    let (body, signature) = GOLDEN[n];
     let tag: Vec<u8> = (0..64)
         .step_by(2)
         .map(|i| u8::from_str_radix(&signature["sha256=".len()..][i..i + 2], 16).unwrap())
@@ -161,14 +168,12 @@ async fn dead_delivery(file: &str) -> (Queue, StoredDelivery) {
             queue.run_worker(fail).await;
         }
     });
-    until("the delivery to be dead", || async {
-        queue.list(Some(State::Dead)).await.unwrap().len() == 1
+    until("the delivery to fail", || async {
+        queue.list(Some(state)).await.unwrap().len() == 1
     })
     .await;
     failing.abort();
-    let dead = queue.list(Some(State::Dead)).await.unwrap().remove(0);
-    assert_eq!(dead.attempts, 1);
-    (queue, dead)
+    queue.list(Some(state)).await.unwrap().remove(0)
 }
 
 /// The event of the next delivery a worker whose handler succeeds handles.
@@ -232,6 +237,24 @@ async fn the_dashboard_shows_a_dead_delivery_and_its_api_runs_it_again() {
     // The worker's metrics are still on the same listener.
     let (status, _) = http(&addr, "GET", "/metrics", &[], "");
     assert_eq!(status, 200);
+
+    // A delivery between two attempts: on /dead under "retrying", with its
+    // error and when it runs next (apalis-board's pages show no error).
+    let long = Duration::from_secs(600);
+    let queue = queue.attempts(3).backoff(long, long);
+    let retrying = fail_until(&queue, 1, State::Retrying).await;
+    let (status, page) = http(&addr, "GET", "/dead", &[], "");
+    assert_eq!(status, 200, "{page}");
+    // (The API's push above left the dead row as it was: still dead.)
+    assert!(page.contains("1 dead deliveries"), "{page}");
+    assert!(page.contains("1 retrying"), "{page}");
+    assert!(page.contains(&retrying.id), "{page}");
+    assert!(
+        page.contains("1/3") && page.contains("the room service is down"),
+        "{page}"
+    );
+    let next = retrying.run_at.unwrap().to_string();
+    assert!(page.contains(&format!("next attempt {next}")), "{page}");
 }
 
 #[test]
