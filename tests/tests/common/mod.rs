@@ -271,6 +271,16 @@ impl Running {
         self.kill();
         self.log()
     }
+
+    /// [`stop`](Self::stop) once `done(output)`, or after `secs`: `listen`
+    /// prints a delivery's line after its answer.
+    pub(crate) fn stop_when(self, secs: u64, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !done(&self.log()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stop()
+    }
 }
 
 impl Drop for Running {
