@@ -88,31 +88,24 @@ async fn dead(State(queue): State<Queue>) -> Response {
         Ok(listed) => listed,
         Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
     };
-    // One row: the delivery, then its last cell (a button, the next attempt).
-    let rows = |deliveries: &[queue::StoredDelivery], last: &dyn Fn(&str, String) -> String| {
-        let row = |d: &queue::StoredDelivery| {
-            let (id, run_at) = (
-                html(&d.id),
-                d.run_at.map_or("-".to_owned(), |t| t.to_string()),
-            );
-            format!(
-                "<tr><td>{id}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                html(&crate::queue::event(d)),
-                d.attempts,
-                d.max_attempts,
-                d.received_at,
-                html(d.last_error.as_deref().unwrap_or("-")),
-                last(&id, run_at),
+    let dead_rows: String = dead
+        .iter()
+        .map(|d| {
+            let id = html(&d.id);
+            let button = "<button>Run again</button>";
+            row(
+                d,
+                format!("<form method=\"post\" action=\"/dead/{id}/rerun\">{button}</form>"),
             )
-        };
-        deliveries.iter().map(row).collect::<String>()
-    };
-    let button = |id: &str, _| {
-        format!(
-            "<form method=\"post\" action=\"/dead/{id}/rerun\"><button>Run again</button></form>"
-        )
-    };
-    let next = |_: &str, run_at: String| format!("next attempt {run_at}");
+        })
+        .collect();
+    let retrying_rows: String = retrying
+        .iter()
+        .map(|d| {
+            let at = d.run_at.map_or_else(|| "-".to_owned(), |t| t.to_string());
+            row(d, format!("next attempt {at}"))
+        })
+        .collect();
     let head = "<tr><th>id</th><th>event</th><th>attempts</th><th>received</th>\
                 <th>last error</th><th></th></tr>\n";
     Html(format!(
@@ -121,11 +114,24 @@ async fn dead(State(queue): State<Queue>) -> Response {
          <h1>{} dead deliveries</h1>\n<table>{head}{}</table>\n\
          <h2>{} retrying</h2>\n<table>{head}{}</table></body></html>\n",
         dead.len(),
-        rows(&dead, &button),
+        dead_rows,
         retrying.len(),
-        rows(&retrying, &next),
+        retrying_rows,
     ))
     .into_response()
+}
+
+/// A delivery's row on `/dead`, `last` its last cell (HTML).
+fn row(d: &queue::StoredDelivery, last: String) -> String {
+    format!(
+        "<tr><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{last}</td></tr>\n",
+        html(&d.id),
+        html(&crate::queue::event(d)),
+        d.attempts,
+        d.max_attempts,
+        d.received_at,
+        html(d.last_error.as_deref().unwrap_or("-")),
+    )
 }
 
 /// `POST /dead/{id}/rerun`: queues the dead delivery again, then back to

@@ -142,12 +142,10 @@ impl Sender {
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, self.response_limit).collect().await;
             let body = body.map_err(|e| match e.is::<LengthLimitError>() {
-                true => (
-                    false,
-                    format!("the response body is over {} bytes", self.response_limit),
-                ),
-                false => (false, reason(&*e)),
-            })?;
+                true => format!("the response body is over {} bytes", self.response_limit),
+                false => reason(&*e),
+            });
+            let body = body.map_err(|why| (false, why))?;
             Ok(Response::from_parts(parts, body.to_bytes()))
         };
         match tokio::time::timeout(self.timeout, exchange).await {

@@ -739,11 +739,7 @@ async fn commit_groups(engine: Engine, mut waiting: mpsc::Receiver<Waiting>) {
     while waiting.recv_many(&mut group, GROUP).await > 0 {
         let (tasks, answers): (Vec<_>, Vec<_>) = group.drain(..).unzip();
         let committed = on_engine!(&engine, |m, pool| m::push_all(pool, tasks).await);
-        // The cause alone: `storage` below names the queue once.
-        let committed = committed.map_err(|e| match e {
-            QueueError::Storage(cause) => cause.to_string(),
-            other => other.to_string(),
-        });
+        let committed = committed.map_err(|e| e.to_string());
         for answer in answers {
             // A pusher that gave up (its 5 s are over) has answered 503.
             let _gave_up = answer.send(committed.clone().map_err(storage));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use apalis::prelude::{TaskSink, TaskSinkError};
+use apalis::prelude::{BoxDynError, TaskSink, TaskSinkError};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 
@@ -53,7 +53,7 @@ pub(super) fn storage_of(pool: &Pool) -> apalis_postgres::PostgresStorage<Job> {
 /// so then each is stored on its own (a copy is kept for that case). Rows
 /// go in in tag order, so that two replicas' groups holding the same
 /// deliveries wait for each other in one order, never in a deadlock.
-pub(super) async fn push_all(pool: &Pool, mut tasks: Vec<Task<Job>>) -> Result<(), QueueError> {
+pub(super) async fn push_all(pool: &Pool, mut tasks: Vec<Task<Job>>) -> Result<(), BoxDynError> {
     tasks.sort_unstable_by(|a, b| a.args.tag.cmp(&b.args.tag));
     let all = futures_util::stream::iter(tasks.clone());
     match storage_of(pool).push_all(all).await {
@@ -61,12 +61,12 @@ pub(super) async fn push_all(pool: &Pool, mut tasks: Vec<Task<Job>>) -> Result<(
             for task in tasks {
                 match storage_of(pool).push_task(task).await {
                     Err(e) if refused_with(&e, "23505") => {}
-                    pushed => pushed.map_err(storage)?,
+                    pushed => pushed?,
                 }
             }
             Ok(())
         }
-        pushed => pushed.map_err(storage),
+        pushed => Ok(pushed?),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use apalis::prelude::TaskSink;
+use apalis::prelude::{BoxDynError, TaskSink};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -79,9 +79,9 @@ pub(super) fn storage_of(pool: &Pool) -> apalis_sqlite::SqliteStorage<Job> {
 
 /// Stores deliveries in one transaction, each once: a second one with the
 /// same tag is `INSERT … ON CONFLICT DO NOTHING` here.
-pub(super) async fn push_all(pool: &Pool, tasks: Vec<Task<Job>>) -> Result<(), QueueError> {
+pub(super) async fn push_all(pool: &Pool, tasks: Vec<Task<Job>>) -> Result<(), BoxDynError> {
     let tasks = futures_util::stream::iter(tasks);
-    storage_of(pool).push_all(tasks).await.map_err(storage)
+    Ok(storage_of(pool).push_all(tasks).await?)
 }
 
 pub(super) async fn prune(pool: &Pool, keep_secs: i64) -> Result<u64, sqlx::Error> {
