@@ -16,7 +16,7 @@
 
 use std::error::Error as StdError;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use bedrud_webhook_verify::Secret;
@@ -35,8 +35,17 @@ const RESPONSE_LIMIT: usize = 1024 * 1024;
 /// Said when an `https://` URL meets a server that answers in plain HTTP.
 const PLAIN_HTTP: &str = "the server speaks plain HTTP, not TLS: use http:// instead of https://";
 
-/// An HTTP/1.1 client for `http://` and `https://` (rustls with *ring* and
-/// Mozilla's roots) with Bedrud's 10-second timeout. Cloning shares the
+/// Mozilla's roots, which work in a container without any, and the system's
+/// (`SSL_CERT_FILE`, `SSL_CERT_DIR`: a private CA it trusts), read once.
+static ROOTS: LazyLock<rustls::RootCertStore> = LazyLock::new(|| {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    roots
+});
+
+/// An HTTP/1.1 client for `http://` and `https://` (rustls with *ring*;
+/// Mozilla's roots and the system's) with Bedrud's 10-second timeout. Cloning shares the
 /// connection pool; it needs a Tokio runtime.
 #[derive(Debug, Clone)]
 pub struct Sender {
@@ -91,9 +100,12 @@ impl Sender {
         // The provider is named: rustls' process default is ambiguous when
         // another crate enables aws-lc-rs too.
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(provider)
-            .expect("ring supports TLS 1.2 and 1.3");
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports TLS 1.2 and 1.3")
+            .with_root_certificates(ROOTS.clone())
+            .with_no_client_auth();
+        let builder = HttpsConnectorBuilder::new().with_tls_config(tls);
         let connector = builder.https_or_http().enable_http1().build();
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())

@@ -3,7 +3,8 @@
 //! (PyPI's and npm's `standardwebhooks`, installed by `.ci/test` under
 //! `target/test-apps`), and an axum app verifying with the Rust
 //! `standardwebhooks` crate that misbehaves on purpose (down, failing,
-//! silent, redirecting, answering a huge body). Every delivery is sent by the
+//! silent, redirecting, answering a huge body, or over TLS with a certificate
+//! of its own). Every delivery is sent by the
 //! reference sender over real HTTP and kept in a real SQLite or Postgres queue.
 
 // The shared harness (`common`) unwraps outside `#[test]` functions too.
@@ -51,15 +52,32 @@ fn id_of(delivery: &Delivery) -> String {
 
 /// `listen` as a relay on `addr`, storing in `queue`, forwarding to `app`.
 fn relay(addr: SocketAddr, queue: &str, app: &str, extra: &[&str]) -> Running {
+    relay_trusting(None, addr, queue, app, extra)
+}
+
+/// The same, with the system's roots read from `cert_file` (none: the
+/// machine's own).
+fn relay_trusting(
+    cert_file: Option<&Path>,
+    addr: SocketAddr,
+    queue: &str,
+    app: &str,
+    extra: &[&str],
+) -> Running {
     let mut command = Command::new(binaries().join("bedrud-webhook"));
     command
         .env_remove("BEDRUD_WEBHOOK_SECRET")
         .env_remove("BEDRUD_WEBHOOK_FORWARD_SECRET")
         .env_remove("RUST_LOG")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
         .args(["listen", "--addr", &addr.to_string(), "--secret", SECRET])
         .args(["--queue", queue, "--forward-to", app])
         .args(["--forward-secret", FORWARD_SECRET])
         .args(extra);
+    if let Some(file) = cert_file {
+        command.env("SSL_CERT_FILE", file);
+    }
     let mut running = Running::start(command, addr);
     running.wait_listening("the relay", 30);
     running
@@ -283,6 +301,27 @@ struct TestApp {
 
 impl TestApp {
     fn start(addr: SocketAddr, mode: Mode) -> TestApp {
+        TestApp::serve(addr, mode, None)
+    }
+
+    /// The app over TLS only, with `cert` as its certificate.
+    fn start_tls(
+        addr: SocketAddr,
+        mode: Mode,
+        cert: &rcgen::CertifiedKey<rcgen::KeyPair>,
+    ) -> TestApp {
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+        TestApp::serve(addr, mode, Some(Arc::new(config)))
+    }
+
+    fn serve(addr: SocketAddr, mode: Mode, tls: Option<Arc<rustls::ServerConfig>>) -> TestApp {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let app = Arc::new(App {
             webhook: Webhook::new(FORWARD_SECRET).unwrap(),
@@ -302,7 +341,10 @@ impl TestApp {
             }
             panic!("cannot bind {addr}");
         });
-        runtime.spawn(async move { axum::serve(listener, router).await });
+        match tls {
+            None => drop(runtime.spawn(async move { axum::serve(listener, router).await })),
+            Some(config) => drop(runtime.spawn(serve_tls(listener, router, config))),
+        }
         TestApp {
             app,
             runtime: Some(runtime),
@@ -311,6 +353,29 @@ impl TestApp {
 
     fn seen<T>(&self, read: impl FnOnce(&Seen) -> T) -> T {
         read(&self.app.seen.lock().unwrap())
+    }
+}
+
+/// Serves `router` on each connection whose TLS handshake succeeds.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    config: Arc<rustls::ServerConfig>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    while let Ok((tcp, _)) = listener.accept().await {
+        let (acceptor, router) = (acceptor.clone(), router.clone());
+        tokio::spawn(async move {
+            // A client that refuses the certificate ends the handshake here.
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(router);
+            let io = hyper_util::rt::TokioIo::new(tls);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
     }
 }
 
@@ -491,6 +556,70 @@ fn an_app_that_never_answers_times_out_until_dead_and_rerun_delivers_it() {
         || stored(&queue)[0]["state"] == "done",
         || relay.log(),
     );
+}
+
+/// An `https://` app with a certificate of its own (self-signed, for
+/// `localhost`): reached once the relay's machine trusts it (here through
+/// `SSL_CERT_FILE`), refused with the reason while it does not.
+#[test]
+fn an_https_app_is_reached_when_its_certificate_is_trusted_and_refused_when_not() {
+    let dir = temp_dir("relay-https");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let pem = dir.join("app.pem");
+    std::fs::write(&pem, cert.cert.pem()).unwrap();
+    let app_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let app = TestApp::start_tls(app_addr, Mode::Fine, &cert);
+    let url = format!("https://localhost:{}/hooks", app_addr.port());
+
+    let trusted = dir.join("trusted.db").to_str().unwrap().to_owned();
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let relay = relay_trusting(Some(&pem), addr, &trusted, &url, &[]);
+    let sent = deliveries("https", 5);
+    let accepted = post_all(&format!("http://{addr}/webhooks/bedrud"), &sent, 5);
+    assert_eq!(accepted.len(), 5);
+    until(
+        30,
+        "five deliveries at the app over TLS",
+        || app.seen(|s| s.order.len()) == 5,
+        || relay.log(),
+    );
+    let mut arrived = app.seen(|s| s.order.clone());
+    let mut expected: Vec<String> = sent.iter().map(id_of).collect();
+    arrived.sort();
+    expected.sort();
+    assert_eq!(arrived, expected);
+    assert_eq!(app.seen(|s| s.forged), 0);
+    drop(relay);
+
+    // Mozilla's roots alone do not know the certificate: a failed attempt.
+    let untrusted = dir.join("untrusted.db").to_str().unwrap().to_owned();
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let empty = dir.join("none.pem");
+    std::fs::write(&empty, "").unwrap();
+    let relay = relay_trusting(Some(&empty), addr, &untrusted, &url, &["--attempts", "1"]);
+    let accepted = post_all(
+        &format!("http://{addr}/webhooks/bedrud"),
+        &deliveries("untrusted", 1),
+        1,
+    );
+    assert_eq!(accepted.len(), 1);
+    until(
+        30,
+        "the delivery dead",
+        || {
+            stored(&untrusted)
+                .first()
+                .is_some_and(|d| d["state"] == "dead")
+        },
+        || relay.log(),
+    );
+    let dead = stored(&untrusted).remove(0);
+    let last = dead["last_error"].as_str().unwrap();
+    assert!(
+        last.contains("invalid peer certificate: UnknownIssuer"),
+        "{last}"
+    );
+    assert_eq!(app.seen(|s| s.order.len()), 5, "nothing more arrived");
 }
 
 #[test]
