@@ -4,8 +4,8 @@
 //! `target/test-apps`), and an axum app verifying with the Rust
 //! `standardwebhooks` crate that misbehaves on purpose (down, failing,
 //! silent, redirecting, answering a huge body, or over TLS with a certificate
-//! of its own). Every delivery is sent by the
-//! reference sender over real HTTP and kept in a real SQLite or Postgres queue.
+//! of its own). Every delivery is sent by the reference sender over real
+//! HTTP and kept in a real SQLite or Postgres queue.
 
 // The shared harness (`common`) unwraps outside `#[test]` functions too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
