@@ -50,20 +50,19 @@ fn id_of(delivery: &Delivery) -> String {
     format!("msg_{}", signature.trim_start_matches("sha256="))
 }
 
-/// `listen` as a relay on `addr`, storing in `queue`, forwarding to `app`.
+/// `listen` as a relay on `addr`, storing in `queue`, forwarding to `app`
+/// signed with [`FORWARD_SECRET`].
 fn relay(addr: SocketAddr, queue: &str, app: &str, extra: &[&str]) -> Running {
-    relay_trusting(None, addr, queue, app, extra)
+    let mut command = relay_command(addr, queue, app);
+    command
+        .args(["--forward-secret", FORWARD_SECRET])
+        .args(extra);
+    start_relay(command, addr)
 }
 
-/// The same, with the system's roots read from `cert_file` (none: the
-/// machine's own).
-fn relay_trusting(
-    cert_file: Option<&Path>,
-    addr: SocketAddr,
-    queue: &str,
-    app: &str,
-    extra: &[&str],
-) -> Running {
+/// The relay's command line, with no forwarding secret and none of the
+/// settings it reads from the environment.
+fn relay_command(addr: SocketAddr, queue: &str, app: &str) -> Command {
     let mut command = Command::new(binaries().join("bedrud-webhook"));
     command
         .env_remove("BEDRUD_WEBHOOK_SECRET")
@@ -72,12 +71,11 @@ fn relay_trusting(
         .env_remove("SSL_CERT_FILE")
         .env_remove("SSL_CERT_DIR")
         .args(["listen", "--addr", &addr.to_string(), "--secret", SECRET])
-        .args(["--queue", queue, "--forward-to", app])
-        .args(["--forward-secret", FORWARD_SECRET])
-        .args(extra);
-    if let Some(file) = cert_file {
-        command.env("SSL_CERT_FILE", file);
-    }
+        .args(["--queue", queue, "--forward-to", app]);
+    command
+}
+
+fn start_relay(command: Command, addr: SocketAddr) -> Running {
     let mut running = Running::start(command, addr);
     running.wait_listening("the relay", 30);
     running
@@ -254,6 +252,8 @@ struct Seen {
     attempts: HashMap<String, u32>,
     order: Vec<String>,
     forged: u32,
+    /// Each id's body and `X-Bedrud-Event`, as they came the first time.
+    first: HashMap<String, (Bytes, String)>,
 }
 
 struct App {
@@ -277,6 +277,11 @@ async fn app_hook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) 
             .or_insert(1);
         if attempt == 1 {
             seen.order.push(id.clone());
+            let event = headers
+                .get("x-bedrud-event")
+                .map(|v| v.to_str().unwrap().to_owned());
+            seen.first
+                .insert(id.clone(), (body, event.unwrap_or_default()));
         }
         let index = seen.order.iter().position(|i| *i == id).unwrap();
         (attempt, index)
@@ -301,7 +306,7 @@ struct TestApp {
 
 impl TestApp {
     fn start(addr: SocketAddr, mode: Mode) -> TestApp {
-        TestApp::serve(addr, mode, None)
+        TestApp::serve(addr, mode, FORWARD_SECRET, None)
     }
 
     /// The app over TLS only, with `cert` as its certificate.
@@ -318,13 +323,18 @@ impl TestApp {
             .with_no_client_auth()
             .with_single_cert(vec![cert.cert.der().clone()], key)
             .unwrap();
-        TestApp::serve(addr, mode, Some(Arc::new(config)))
+        TestApp::serve(addr, mode, FORWARD_SECRET, Some(Arc::new(config)))
     }
 
-    fn serve(addr: SocketAddr, mode: Mode, tls: Option<Arc<rustls::ServerConfig>>) -> TestApp {
+    fn serve(
+        addr: SocketAddr,
+        mode: Mode,
+        secret: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> TestApp {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let app = Arc::new(App {
-            webhook: Webhook::new(FORWARD_SECRET).unwrap(),
+            webhook: Webhook::new(secret).unwrap(),
             mode,
             seen: Mutex::default(),
         });
@@ -353,6 +363,17 @@ impl TestApp {
 
     fn seen<T>(&self, read: impl FnOnce(&Seen) -> T) -> T {
         read(&self.app.seen.lock().unwrap())
+    }
+
+    /// Each of `sent` arrived with Bedrud's exact body and its event name.
+    fn assert_exact(&self, sent: &[Delivery]) {
+        self.seen(|seen| {
+            for delivery in sent {
+                let (body, event) = &seen.first[&id_of(delivery)];
+                assert_eq!(body, delivery.body(), "the body as Bedrud sent it");
+                assert_eq!(event, "room.created");
+            }
+        });
     }
 }
 
@@ -425,6 +446,7 @@ fn an_app_down_then_failing_loses_nothing_and_the_attempts_are_recorded() {
     );
     let (order, attempts, forged) = app.seen(|s| (s.order.clone(), s.attempts.clone(), s.forged));
     assert_eq!(forged, 0);
+    app.assert_exact(&sent);
     let mut want: Vec<&String> = accepted.iter().collect();
     let mut got: Vec<&String> = order.iter().collect();
     want.sort();
@@ -558,6 +580,43 @@ fn an_app_that_never_answers_times_out_until_dead_and_rerun_delivers_it() {
     );
 }
 
+/// Without a forwarding secret the relay makes one, prints it once with how
+/// to keep it, and signs with it: an app given the printed one verifies.
+#[test]
+fn a_generated_forwarding_secret_is_printed_once_and_signs_what_is_forwarded() {
+    let (_dir, queue) = sqlite("relay-generated");
+    let app_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let command = relay_command(addr, &queue, &format!("http://{app_addr}/hooks"));
+    let relay = start_relay(command, addr);
+    let lines = relay.lines();
+    let said = lines
+        .iter()
+        .position(|l| l.starts_with("no forwarding secret given"))
+        .unwrap_or_else(|| panic!("no secret announced:\n{}", relay.log()));
+    let generated = lines[said + 1].trim().to_owned();
+    assert!(generated.starts_with("whsec_"), "{generated}");
+    assert!(
+        lines[said + 2].contains("--forward-secret-file"),
+        "{}",
+        lines[said + 2]
+    );
+
+    let app = TestApp::serve(app_addr, Mode::Fine, &generated, None);
+    let sent = deliveries("generated", 3);
+    let accepted = post_all(&format!("http://{addr}/webhooks/bedrud"), &sent, 3);
+    assert_eq!(accepted.len(), 3);
+    until(
+        30,
+        "three deliveries at the app",
+        || app.seen(|s| s.order.len()) == 3,
+        || relay.log(),
+    );
+    assert_eq!(app.seen(|s| s.forged), 0);
+    app.assert_exact(&sent);
+    assert_eq!(relay.log().matches(&generated).count(), 1, "printed once");
+}
+
 /// An `https://` app with a certificate of its own (self-signed, for
 /// `localhost`): reached once the relay's machine trusts it (here through
 /// `SSL_CERT_FILE`), refused with the reason while it does not.
@@ -573,7 +632,10 @@ fn an_https_app_is_reached_when_its_certificate_is_trusted_and_refused_when_not(
 
     let trusted = dir.join("trusted.db").to_str().unwrap().to_owned();
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let relay = relay_trusting(Some(&pem), addr, &trusted, &url, &[]);
+    let mut command = relay_command(addr, &trusted, &url);
+    command.env("SSL_CERT_FILE", &pem);
+    command.args(["--forward-secret", FORWARD_SECRET]);
+    let relay = start_relay(command, addr);
     let sent = deliveries("https", 5);
     let accepted = post_all(&format!("http://{addr}/webhooks/bedrud"), &sent, 5);
     assert_eq!(accepted.len(), 5);
@@ -589,6 +651,7 @@ fn an_https_app_is_reached_when_its_certificate_is_trusted_and_refused_when_not(
     expected.sort();
     assert_eq!(arrived, expected);
     assert_eq!(app.seen(|s| s.forged), 0);
+    app.assert_exact(&sent);
     drop(relay);
 
     // Mozilla's roots alone do not know the certificate: a failed attempt.
@@ -596,7 +659,10 @@ fn an_https_app_is_reached_when_its_certificate_is_trusted_and_refused_when_not(
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let empty = dir.join("none.pem");
     std::fs::write(&empty, "").unwrap();
-    let relay = relay_trusting(Some(&empty), addr, &untrusted, &url, &["--attempts", "1"]);
+    let mut command = relay_command(addr, &untrusted, &url);
+    command.env("SSL_CERT_FILE", &empty);
+    command.args(["--attempts", "1", "--forward-secret", FORWARD_SECRET]);
+    let relay = start_relay(command, addr);
     let accepted = post_all(
         &format!("http://{addr}/webhooks/bedrud"),
         &deliveries("untrusted", 1),
