@@ -589,6 +589,8 @@ fn a_generated_forwarding_secret_is_printed_once_and_signs_what_is_forwarded() {
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let command = relay_command(addr, &queue, &format!("http://{app_addr}/hooks"));
     let relay = start_relay(command, addr);
+    // Its output is collected by another thread: wait for the last line.
+    relay.wait_for(10, "--forward-secret-file");
     let lines = relay.lines();
     let said = lines
         .iter()
