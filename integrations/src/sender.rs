@@ -40,7 +40,12 @@ const PLAIN_HTTP: &str = "the server speaks plain HTTP, not TLS: use http:// ins
 static ROOTS: LazyLock<rustls::RootCertStore> = LazyLock::new(|| {
     let mut roots =
         rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let system = rustls_native_certs::load_native_certs();
+    for error in &system.errors {
+        // A wrong SSL_CERT_FILE would otherwise show only as UnknownIssuer.
+        tracing::warn!(%error, "could not read some of the system's root certificates");
+    }
+    roots.add_parsable_certificates(system.certs);
     roots
 });
 

@@ -656,13 +656,12 @@ fn an_https_app_is_reached_when_its_certificate_is_trusted_and_refused_when_not(
     app.assert_exact(&sent);
     drop(relay);
 
-    // Mozilla's roots alone do not know the certificate: a failed attempt.
+    // A wrong SSL_CERT_FILE leaves Mozilla's roots alone, which do not know
+    // the certificate: a warning, and a failed attempt that says why.
     let untrusted = dir.join("untrusted.db").to_str().unwrap().to_owned();
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let empty = dir.join("none.pem");
-    std::fs::write(&empty, "").unwrap();
     let mut command = relay_command(addr, &untrusted, &url);
-    command.env("SSL_CERT_FILE", &empty);
+    command.env("SSL_CERT_FILE", dir.join("missing.pem"));
     command.args(["--attempts", "1", "--forward-secret", FORWARD_SECRET]);
     let relay = start_relay(command, addr);
     let accepted = post_all(
@@ -686,6 +685,15 @@ fn an_https_app_is_reached_when_its_certificate_is_trusted_and_refused_when_not(
     assert!(
         last.contains("invalid peer certificate: UnknownIssuer"),
         "{last}"
+    );
+    let log = relay.log();
+    assert!(
+        log.contains("could not read some of the system's root certificates"),
+        "{log}"
+    );
+    assert!(
+        log.contains("missing.pem"),
+        "the warning names the file: {log}"
     );
     assert_eq!(app.seen(|s| s.order.len()), 5, "nothing more arrived");
 }
