@@ -50,8 +50,8 @@ static ROOTS: LazyLock<rustls::RootCertStore> = LazyLock::new(|| {
 });
 
 /// An HTTP/1.1 client for `http://` and `https://` (rustls with *ring*;
-/// Mozilla's roots and the system's) with Bedrud's 10-second timeout. Cloning shares the
-/// connection pool; it needs a Tokio runtime.
+/// Mozilla's roots and the system's) with Bedrud's 10-second timeout.
+/// Cloning shares the connection pool; it needs a Tokio runtime.
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
