@@ -597,15 +597,60 @@ fn killed_at_random_moments(test: &str, database_url: &str) {
         waited.elapsed(),
         started.elapsed()
     );
+    // What the storage says of the unhandled ones, and what the last run
+    // complained of: a failure here has been seen once in CI, not locally.
+    let diagnosis = if missing.is_empty() {
+        String::new()
+    } else {
+        let warnings: Vec<String> = last
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect();
+        format!(
+            "\nthe queue now:\n{}\nthe last run's warnings and errors (the last 20 of {}):\n{}",
+            queue_state(database_url),
+            warnings.len(),
+            warnings[warnings.len().saturating_sub(20)..].join("\n")
+        )
+    };
     drop(last);
     assert!(wrong.is_empty(), "{test}: neither 202 nor 503: {wrong:?}");
     assert!(
         missing.is_empty(),
-        "{test}: {} of {} deliveries answered 2xx were never handled: {:?}",
+        "{test}: {} of {} deliveries answered 2xx were never handled: {:?}{diagnosis}",
         missing.len(),
         accepted.len(),
         &missing[..missing.len().min(10)]
     );
+}
+
+/// The queue's rows that are not done, counted by status, lock holder and
+/// attempts, and apalis's workers with when each was last seen (SQLite
+/// through `sqlite3`, Postgres through `psql`).
+fn queue_state(database_url: &str) -> String {
+    let (program, args, jobs, workers) = if database_url.starts_with("postgres") {
+        let args = vec![database_url.to_owned(), "-A".to_owned(), "-c".to_owned()];
+        ("psql", args, "apalis.jobs", "apalis.workers")
+    } else {
+        ("sqlite3", vec![database_url.to_owned()], "Jobs", "Workers")
+    };
+    let now = if program == "psql" {
+        "extract(epoch FROM now())::int8"
+    } else {
+        "strftime('%s', 'now')"
+    };
+    let query = format!(
+        "SELECT status, lock_by, attempts, count(*) FROM {jobs} WHERE status != 'Done' \
+         GROUP BY 1, 2, 3; SELECT id, last_seen, {now} FROM {workers};"
+    );
+    match Command::new(program).args(&args).arg(&query).output() {
+        Ok(out) => {
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr)
+        }
+        Err(e) => format!("{program}: {e}"),
+    }
 }
 
 #[test]
