@@ -35,9 +35,13 @@ const RESPONSE_LIMIT: usize = 1024 * 1024;
 /// Said when an `https://` URL meets a server that answers in plain HTTP.
 const PLAIN_HTTP: &str = "the server speaks plain HTTP, not TLS: use http:// instead of https://";
 
-/// Mozilla's roots, which work in a container without any, and the system's
-/// (`SSL_CERT_FILE`, `SSL_CERT_DIR`: a private CA it trusts), read once.
-static ROOTS: LazyLock<rustls::RootCertStore> = LazyLock::new(|| {
+/// The TLS settings every sender shares, built once: rustls with *ring*
+/// (named: rustls' process default is ambiguous when another crate enables
+/// aws-lc-rs too), trusting Mozilla's roots, which work in a container
+/// without any, and the system's (`SSL_CERT_FILE`, `SSL_CERT_DIR`: a
+/// private CA it trusts).
+#[allow(clippy::expect_used, reason = "ring supports the default TLS versions")]
+static TLS: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
     let mut roots =
         rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let system = rustls_native_certs::load_native_certs();
@@ -46,7 +50,12 @@ static ROOTS: LazyLock<rustls::RootCertStore> = LazyLock::new(|| {
         tracing::warn!(%error, "could not read some of the system's root certificates");
     }
     roots.add_parsable_certificates(system.certs);
-    roots
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 });
 
 /// An HTTP/1.1 client for `http://` and `https://` (rustls with *ring*;
@@ -100,17 +109,8 @@ pub enum SendError {
 impl Sender {
     /// A sender with Bedrud's 10-second timeout.
     #[must_use]
-    #[allow(clippy::expect_used, reason = "ring supports the default TLS versions")]
     pub fn new() -> Sender {
-        // The provider is named: rustls' process default is ambiguous when
-        // another crate enables aws-lc-rs too.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports TLS 1.2 and 1.3")
-            .with_root_certificates(ROOTS.clone())
-            .with_no_client_auth();
-        let builder = HttpsConnectorBuilder::new().with_tls_config(tls);
+        let builder = HttpsConnectorBuilder::new().with_tls_config(TLS.clone());
         let connector = builder.https_or_http().enable_http1().build();
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
