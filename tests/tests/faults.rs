@@ -632,20 +632,21 @@ fn killed_at_random_moments(test: &str, database_url: &str) {
 /// attempts, and apalis's workers with when each was last seen (SQLite
 /// through `sqlite3`, Postgres through `psql`).
 fn queue_state(database_url: &str) -> String {
-    let (program, args, jobs, workers) = if database_url.starts_with("postgres") {
-        let args = vec![database_url.to_owned(), "-A".to_owned(), "-c".to_owned()];
-        ("psql", args, "apalis.jobs", "apalis.workers")
+    let url = database_url.to_owned();
+    let (program, args, schema, now) = if database_url.starts_with("postgres") {
+        let now = "extract(epoch FROM now())::int8";
+        (
+            "psql",
+            vec![url, "-A".to_owned(), "-c".to_owned()],
+            "apalis.",
+            now,
+        )
     } else {
-        ("sqlite3", vec![database_url.to_owned()], "Jobs", "Workers")
-    };
-    let now = if program == "psql" {
-        "extract(epoch FROM now())::int8"
-    } else {
-        "strftime('%s', 'now')"
+        ("sqlite3", vec![url], "", "strftime('%s', 'now')")
     };
     let query = format!(
-        "SELECT status, lock_by, attempts, count(*) FROM {jobs} WHERE status != 'Done' \
-         GROUP BY 1, 2, 3; SELECT id, last_seen, {now} FROM {workers};"
+        "SELECT status, lock_by, attempts, count(*) FROM {schema}jobs WHERE status != 'Done' \
+         GROUP BY 1, 2, 3; SELECT id, last_seen, {now} FROM {schema}workers;"
     );
     match Command::new(program).args(&args).arg(&query).output() {
         Ok(out) => {
